@@ -1,0 +1,52 @@
+"""Ready compositions: FedAvg (weighted, unweighted, with client gradient clipping) and FedSGD."""
+
+from fedexp.aggregator.mean import build_weighted_mean
+from fedexp.aggregator.unweighted_mean import build_unweighted_mean
+from fedexp.client_work.fed_sgd import build_fed_sgd_client_work
+from fedexp.client_work.gradient_clipping import build_gradient_clipping_client_work
+from fedexp.client_work.model_delta import build_model_delta_client_work
+from fedexp.client_work.training import ClientWeighting
+from fedexp.distributor.broadcast import build_broadcast_process
+from fedexp.finalizer.apply_optimizer import build_apply_optimizer_finalizer
+from fedexp.model.functional import initial_weights_fn, weights_type
+from fedexp.optimizer.sgdm import build_sgdm
+from fedexp.templates.composers import compose_learning_process
+
+
+def _compose_with_mean(model_fn, client_work, server_optimizer, *, weighted=True, name):
+    """Broadcast, `client_work`, a (weighted) mean and a server optimizer, composed."""
+    weights = weights_type(model_fn())
+    mean = build_weighted_mean(weights.trainable) if weighted else build_unweighted_mean(weights.trainable)
+    return compose_learning_process(
+        initial_weights_fn(model_fn), build_broadcast_process(weights), client_work, mean,
+        build_apply_optimizer_finalizer(server_optimizer, weights), name=name)
+
+
+def build_weighted_fed_avg(model_fn, client_optimizer, server_optimizer=None, *,
+                           client_weighting=ClientWeighting.NUM_EXAMPLES):
+    """FedAvg (McMahan et al. 2017); the server optimizer defaults to SGD with learning rate 1."""
+    return _compose_with_mean(
+        model_fn, build_model_delta_client_work(model_fn, client_optimizer, client_weighting),
+        server_optimizer or build_sgdm(learning_rate=1.0), name="fed_avg")
+
+
+def build_unweighted_fed_avg(model_fn, client_optimizer, server_optimizer=None):
+    """FedAvg where every client's update counts the same."""
+    return _compose_with_mean(
+        model_fn, build_model_delta_client_work(model_fn, client_optimizer, ClientWeighting.UNIFORM),
+        server_optimizer or build_sgdm(learning_rate=1.0), weighted=False, name="unweighted_fed_avg")
+
+
+def build_fed_avg_with_gradient_clipping(model_fn, client_optimizer, server_optimizer=None, *, clip_norm=1.0,
+                                         client_weighting=ClientWeighting.NUM_EXAMPLES):
+    """The seed tutorial's algorithm: FedAvg whose clients clip each step's gradient."""
+    return _compose_with_mean(
+        model_fn, build_gradient_clipping_client_work(model_fn, client_optimizer, clip_norm, client_weighting),
+        server_optimizer or build_sgdm(learning_rate=1.0), name="fed_avg_clip")
+
+
+def build_fed_sgd(model_fn, server_optimizer=None, *, client_weighting=ClientWeighting.NUM_EXAMPLES):
+    """FedSGD: the server takes an optimizer step on the clients' mean gradient (SGD 0.1 by default)."""
+    return _compose_with_mean(
+        model_fn, build_fed_sgd_client_work(model_fn, client_weighting),
+        server_optimizer or build_sgdm(learning_rate=0.1), name="fed_sgd")

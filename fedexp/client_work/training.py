@@ -1,0 +1,103 @@
+"""What every client work shares: the masked forward pass, train metrics, the cohort loop.
+
+Metrics are summed per client, summed across the cohort, then finalized
+(sum-then-finalize, as TFF's default metrics aggregator).
+"""
+
+import enum
+from typing import NamedTuple
+
+import tensorflow as tf
+
+from fedexp.model.functional import ModelWeights
+from fedexp.templates import ClientResult
+
+
+class ClientWeighting(enum.Enum):
+    """How a client's update is weighted in the mean: by its examples, or 1 for every client."""
+
+    NUM_EXAMPLES = "num_examples"
+    UNIFORM = "uniform"
+
+
+class TrainMetrics(NamedTuple):
+    """Sums over a client's batches (float32 scalars)."""
+
+    loss_sum: tf.Tensor
+    correct: tf.Tensor
+    num_examples: tf.Tensor
+    num_batches: tf.Tensor
+
+    @classmethod
+    def zeros(cls):
+        return cls(*(tf.zeros([]) for _ in cls._fields))
+
+    def __add__(self, other):
+        return TrainMetrics(*(a + b for a, b in zip(self, other)))
+
+
+def batch_loss(model, trainable, non_trainable, x, y, mask):
+    """The mean loss over the real examples of one padded batch, and the batch's metrics.
+
+    Padding (mask 0) contributes nothing: not to the loss, its gradient, or the metrics.
+    Returns (loss, new non-trainable weights, metrics).
+    """
+    outputs, non_trainable, model_losses = model.forward(ModelWeights(trainable, non_trainable), x, training=True)
+    per_example = model.per_example_loss(y, outputs) * mask
+    n = tf.reduce_sum(mask)
+    loss = tf.math.divide_no_nan(tf.reduce_sum(per_example), n) + model_losses
+    hits = tf.cast(tf.equal(tf.argmax(outputs, -1, output_type=y.dtype), y), tf.float32) * mask
+    return loss, non_trainable, TrainMetrics(tf.reduce_sum(per_example), tf.reduce_sum(hits), n, tf.ones([]))
+
+
+def num_batches(mask):
+    """How many batches of a client hold data (they come first: see `Cohort`)."""
+    return tf.reduce_sum(tf.cast(tf.reduce_any(mask > 0, axis=-1), tf.int32))
+
+
+def for_each_batch(body, mask, loop_vars):
+    """Runs `loop_vars = body(i, *loop_vars)` over a client's real batches, in order."""
+    return tf.while_loop(lambda i, *_: i < num_batches(mask), lambda i, *v: (i + 1, *body(i, *v)),
+                         (tf.constant(0), *loop_vars))[1:]
+
+
+def for_each_client(client_fn, clients_args, output_type):
+    """Maps `client_fn` over the cohort (the leading axis of every argument), one client at a time."""
+    return tf.map_fn(lambda args: client_fn(*args), clients_args, fn_output_signature=output_type,
+                     parallel_iterations=1)
+
+
+def client_output_type(trainable_type):
+    """The type of what `for_each_client` returns for a client work: (ClientResult, TrainMetrics)."""
+    return ClientResult(trainable_type, tf.TensorSpec([])), TrainMetrics(*[tf.TensorSpec([])] * 4)
+
+
+def update_weight(client_weighting: ClientWeighting, metrics: TrainMetrics):
+    return metrics.num_examples if client_weighting is ClientWeighting.NUM_EXAMPLES else tf.ones([])
+
+
+def zero_if_non_finite(update, weight):
+    """A client whose update has a NaN or Inf sends zeros with weight 0, as in TFF."""
+    finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(u)) for u in tf.nest.flatten(update)])
+    update = tf.nest.map_structure(lambda u: tf.where(finite, u, tf.zeros_like(u)), update)
+    return update, tf.where(finite, weight, 0.0)
+
+
+def finalize_train_metrics(metrics: TrainMetrics):
+    """TrainMetrics@CLIENTS -> {loss, accuracy, num_examples, num_batches}@SERVER."""
+    total = TrainMetrics(*(tf.reduce_sum(m) for m in metrics))
+    return {"train": {
+        "loss": tf.math.divide_no_nan(total.loss_sum, total.num_examples),
+        "accuracy": tf.math.divide_no_nan(total.correct, total.num_examples),
+        "num_examples": tf.cast(total.num_examples, tf.int64),
+        "num_batches": tf.cast(total.num_batches, tf.int64),
+    }}
+
+
+def parse_weighting(client_weighting) -> ClientWeighting:
+    """Accepts a `ClientWeighting` or its value ("num_examples", "uniform"), as YAML gives it."""
+    try:
+        return ClientWeighting(client_weighting)
+    except ValueError:
+        raise ValueError(f"client_weighting must be one of {[w.value for w in ClientWeighting]}, "
+                         f"found {client_weighting!r}") from None

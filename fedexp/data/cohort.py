@@ -1,0 +1,59 @@
+"""The packed cohort: the client data of one round as padded tensors (DESIGN decision 3).
+
+    x:    [clients, steps, batch, *features]
+    y:    [clients, steps, batch]             integer labels
+    mask: [clients, steps, batch]             1.0 for a real example, 0.0 for padding
+
+A client's real batches come first; padding only ever follows them, so a client's
+local training visits exactly its own batches, in order.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+import tensorflow as tf
+
+from fedexp.templates.computation import at_clients
+
+
+class Cohort(NamedTuple):
+    x: tf.Tensor
+    y: tf.Tensor
+    mask: tf.Tensor
+
+
+def cohort_type(feature_shape, x_dtype=tf.float32, y_dtype=tf.int32):
+    """The type of a packed cohort whose examples have `feature_shape`: `Cohort`@CLIENTS."""
+    return at_clients(Cohort(
+        x=tf.TensorSpec([None, None, *feature_shape], x_dtype),
+        y=tf.TensorSpec([None, None], y_dtype),
+        mask=tf.TensorSpec([None, None], tf.float32)))
+
+
+def pack_batches(client_batches, data_type) -> Cohort:
+    """Packs each client's list of `(x, y)` batches (arrays) into a `Cohort` of `data_type`.
+
+    Empty batches are dropped; labels of shape [batch, 1] are flattened.
+    """
+    feature_shape = data_type.x.shape[3:]
+    clients = [[(np.asarray(x), np.asarray(y).reshape(len(x))) for x, y in batches if len(x)]
+               for batches in client_batches]
+    steps = max((len(b) for b in clients), default=0)
+    batch = max((len(x) for b in clients for x, _ in b), default=0)
+    x = np.zeros([len(clients), steps, batch, *feature_shape], data_type.x.dtype.as_numpy_dtype)
+    y = np.zeros([len(clients), steps, batch], data_type.y.dtype.as_numpy_dtype)
+    mask = np.zeros([len(clients), steps, batch], np.float32)
+    for c, batches in enumerate(clients):
+        for s, (bx, by) in enumerate(batches):
+            if bx.shape[1:] != tuple(feature_shape):
+                raise ValueError(
+                    f"client {c}, batch {s}: examples have shape {bx.shape[1:]}, the model expects {tuple(feature_shape)}")
+            x[c, s, :len(bx)] = bx
+            y[c, s, :len(bx)] = by
+            mask[c, s, :len(bx)] = 1.0
+    return Cohort(tf.constant(x), tf.constant(y), tf.constant(mask))
+
+
+def pack_datasets(datasets, data_type) -> Cohort:
+    """Packs a TFF-style cohort, one `tf.data.Dataset` of `(x, y)` batches per client, iterated as given."""
+    return pack_batches([[(x.numpy(), y.numpy()) for x, y in ds] for ds in datasets], data_type)

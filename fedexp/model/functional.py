@@ -1,0 +1,72 @@
+"""Keras 3 models used functionally (DESIGN decision 4).
+
+A `model_fn` is a no-argument function returning a Keras model compiled with a loss
+(`model.compile(loss=...)`). Blocks never touch the model's variables: they call
+`model.stateless_call(trainable, non_trainable, x)`, so every block is a pure
+function of tensors.
+"""
+
+from typing import Any, NamedTuple
+
+import keras
+import tensorflow as tf
+
+
+class ModelWeights(NamedTuple):
+    """The weights of a model: tuples of tensors in the order of the Keras model's variables."""
+
+    trainable: Any
+    non_trainable: Any
+
+    @classmethod
+    def from_model(cls, model) -> "ModelWeights":
+        return cls(tuple(tf.convert_to_tensor(v) for v in model.trainable_variables),
+                   tuple(tf.convert_to_tensor(v) for v in model.non_trainable_variables))
+
+    def assign_to(self, model) -> None:
+        """Writes these weights into a Keras model's variables (to save or evaluate it with Keras)."""
+        for variables, values in ((model.trainable_variables, self.trainable),
+                                  (model.non_trainable_variables, self.non_trainable)):
+            for v, value in zip(variables, values):
+                v.assign(value)
+
+
+def weights_type(model) -> ModelWeights:
+    """The type of a model's weights: a `ModelWeights` of `tf.TensorSpec`s."""
+    def specs(variables):
+        return tuple(tf.TensorSpec(v.shape, v.dtype) for v in variables)
+    return ModelWeights(specs(model.trainable_variables), specs(model.non_trainable_variables))
+
+
+class FunctionalModel(NamedTuple):
+    """What a block needs of a Keras model: its forward pass, per-example loss and types."""
+
+    keras_model: Any
+    weights_type: ModelWeights
+    feature_shape: tuple
+
+    def forward(self, weights: ModelWeights, x, training: bool):
+        """(outputs, new non-trainable weights, the model's own losses such as regularizers)."""
+        outputs, non_trainable, losses = self.keras_model.stateless_call(
+            list(weights.trainable), list(weights.non_trainable), x, training=training, return_losses=True)
+        return outputs, tuple(non_trainable), tf.add_n(losses) if losses else 0.0
+
+    def per_example_loss(self, y, outputs):
+        loss = keras.losses.get(self.keras_model.loss)
+        return loss.call(y, outputs) if isinstance(loss, keras.losses.Loss) else loss(y, outputs)
+
+
+def functional_model(model_fn) -> FunctionalModel:
+    """Builds the model once, outside any compiled function, and checks it can be trained."""
+    model = model_fn()
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model_fn must return a keras.Model, found {type(model).__name__}")
+    if getattr(model, "loss", None) is None:
+        raise ValueError(f"model_fn must return a model compiled with a loss (model.compile(loss=...)); "
+                         f"'{model.name}' has none")
+    return FunctionalModel(model, weights_type(model), tuple(model.inputs[0].shape[1:]))
+
+
+def initial_weights_fn(model_fn):
+    """A no-argument function returning a fresh model's weights (for `compose_learning_process`)."""
+    return lambda: ModelWeights.from_model(model_fn())

@@ -1,0 +1,18 @@
+"""Adagrad (Duchi et al. 2011), as Keras's and `tff.learning.optimizers.build_adagrad`.
+
+    v <- v + g^2;  w <- w - lr * g / sqrt(v + eps),  v starting at initial_accumulator_value
+"""
+
+import tensorflow as tf
+
+from fedexp.optimizer.base import build_optimizer
+
+
+def build_adagrad(*, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7):
+    def update(hp, step, v, w, g):
+        v = v + tf.square(g)
+        return v, w - hp["learning_rate"] * g / tf.sqrt(v + hp["epsilon"])
+
+    return build_optimizer(
+        "adagrad", dict(learning_rate=learning_rate, epsilon=epsilon),
+        lambda spec: tf.fill(spec.shape, tf.constant(initial_accumulator_value, spec.dtype)), update)

@@ -1,0 +1,21 @@
+"""Adam (Kingma & Ba 2015), as Keras's and `tff.learning.optimizers.build_adam`.
+
+    m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2
+    w <- w - lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)
+"""
+
+import tensorflow as tf
+
+from fedexp.optimizer.base import bias_corrected_lr, build_optimizer
+
+
+def build_adam(*, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    def update(hp, step, slot, w, g):
+        m, v = slot
+        m = hp["beta_1"] * m + (1 - hp["beta_1"]) * g
+        v = hp["beta_2"] * v + (1 - hp["beta_2"]) * tf.square(g)
+        return (m, v), w - bias_corrected_lr(hp, step) * m / (tf.sqrt(v) + hp["epsilon"])
+
+    return build_optimizer(
+        "adam", dict(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon),
+        lambda spec: (tf.zeros(spec.shape, spec.dtype), tf.zeros(spec.shape, spec.dtype)), update)

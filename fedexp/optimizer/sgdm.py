@@ -1,0 +1,23 @@
+"""SGD with optional (heavy-ball) momentum, as `tff.learning.optimizers.build_sgdm`.
+
+    without momentum: w <- w - lr * g
+    with momentum:    a <- momentum * a + g;  w <- w - lr * a
+"""
+
+import tensorflow as tf
+
+from fedexp.optimizer.base import build_optimizer
+
+
+def build_sgdm(*, learning_rate=0.01, momentum=None):
+    if momentum is None:
+        return build_optimizer(
+            "sgd", {"learning_rate": learning_rate}, lambda spec: (),
+            lambda hp, step, slot, w, g: ((), w - hp["learning_rate"] * g))
+
+    def update(hp, step, acc, w, g):
+        acc = hp["momentum"] * acc + g
+        return acc, w - hp["learning_rate"] * acc
+
+    return build_optimizer("sgdm", {"learning_rate": learning_rate, "momentum": momentum},
+                           lambda spec: tf.zeros(spec.shape, spec.dtype), update)

@@ -1,0 +1,122 @@
+"""Types read off by tracing, and placement as a shape (DESIGN decision 2).
+
+A type is a nest of `tf.TensorSpec`s. A value at CLIENTS is stacked along a
+leading cohort axis whose size is unknown when traced (`None`); a value at SERVER
+has no such axis. So the placement of a traced value is read off its shapes:
+
+    float32[784,10]     a server value       (placement SERVER)
+    float32[?,784,10]   one per client       (placement CLIENTS, member float32[784,10])
+"""
+
+import inspect
+from typing import Any, Callable
+
+import tensorflow as tf
+
+from fedexp.templates import errors
+
+SERVER = "SERVER"
+CLIENTS = "CLIENTS"
+
+
+def at_clients(member_type):
+    """The CLIENTS type whose members have `member_type`: a leading cohort axis on every leaf."""
+    return tf.nest.map_structure(lambda s: tf.TensorSpec([None, *s.shape], s.dtype), member_type)
+
+
+def member_type(clients_type):
+    """The type of one client's value in a CLIENTS type."""
+    return tf.nest.map_structure(lambda s: tf.TensorSpec(s.shape[1:], s.dtype), clients_type)
+
+
+def type_of(value):
+    """The type of a nest of tensors or values convertible to tensors; `None` leaves stay `None`."""
+    def spec(v):
+        return None if v is None else tf.TensorSpec.from_tensor(v if tf.is_tensor(v) else tf.convert_to_tensor(v))
+    return tf.nest.map_structure(spec, value)
+
+
+def placement_of(type_):
+    """SERVER, CLIENTS, None for an empty nest (placeable anywhere); raises if neither."""
+    leaves = tf.nest.flatten(type_)
+    if not all(isinstance(s, tf.TensorSpec) for s in leaves):
+        raise ValueError("not a nest of tensors")
+    at = {CLIENTS if s.shape.rank and s.shape[0] is None else SERVER for s in leaves}
+    if len(at) > 1:
+        raise ValueError("leaves placed at both SERVER and CLIENTS")
+    return at.pop() if at else None
+
+
+def check_placement(type_, expected, what, *, not_federated=errors.TemplateNotFederatedError,
+                    wrong_placement=errors.TemplatePlacementError):
+    """Raises unless `type_` is federated and placed at `expected` (an empty nest is placed anywhere)."""
+    try:
+        found = placement_of(type_)
+    except ValueError as e:
+        raise not_federated(f"{what}: expected a value placed at {expected}, found {type_str(type_)} ({e})") from None
+    if found not in (None, expected):
+        raise wrong_placement(f"{what}: expected a value placed at {expected}, found {type_str(type_)}")
+
+
+def is_assignable(target, source) -> bool:
+    """True if a value of type `source` can be passed where `target` is expected."""
+    try:
+        tf.nest.assert_same_structure(target, source, check_types=False)
+    except (ValueError, TypeError):
+        return False
+    return all(
+        isinstance(t, tf.TensorSpec) and isinstance(s, tf.TensorSpec)
+        and t.dtype == s.dtype and t.shape.is_compatible_with(s.shape)
+        for t, s in zip(tf.nest.flatten(target), tf.nest.flatten(source)))
+
+
+def type_str(type_) -> str:
+    """A compact rendering in TFF's notation: `<trainable=<float32[784,10],float32[10]>,…>@SERVER`."""
+    def render(t):
+        if isinstance(t, tf.TensorSpec):
+            dims = ",".join("?" if d is None else str(d) for d in t.shape.as_list()) if t.shape.rank else ""
+            return f"{t.dtype.name}[{dims}]" if t.shape.rank else t.dtype.name
+        if isinstance(t, dict):
+            return "<" + ",".join(f"{k}={render(v)}" for k, v in t.items()) + ">"
+        if hasattr(t, "_fields"):
+            return "<" + ",".join(f"{k}={render(v)}" for k, v in zip(t._fields, t)) + ">"
+        if isinstance(t, (list, tuple)):
+            return "<" + ",".join(render(v) for v in t) + ">"
+        return repr(t)
+
+    try:
+        at = placement_of(type_)
+    except ValueError:
+        at = None
+    return render(type_) + (f"@{at}" if at else "")
+
+
+class Computation:
+    """A function of tensors with a type signature read off by tracing it once.
+
+    `Computation(fn, *parameter_type)` traces `fn` with one `tf.TensorSpec` nest per
+    argument; `result_type` is the nest of specs it returns. Calling the computation
+    runs the compiled function, which never retraces (its input signature is fixed).
+    Composite processes call `fn` directly so that a whole round is one program.
+    """
+
+    def __init__(self, fn: Callable[..., Any], *parameter_type):
+        num_params = len(inspect.signature(fn).parameters)
+        if num_params != len(parameter_type):
+            raise TypeError(
+                f"{fn.__name__} takes {num_params} argument(s) but {len(parameter_type)} type(s) were given")
+        self.fn = fn
+        self.parameter_type = tuple(parameter_type)
+        self._compiled = tf.function(fn, input_signature=list(parameter_type))
+        self.result_type = type_of(self._compiled.get_concrete_function().structured_outputs)
+
+    def __call__(self, *args):
+        return self._compiled(*args)
+
+    @property
+    def type_signature(self) -> str:
+        params = ",".join(type_str(t) for t in self.parameter_type)
+        return f"(<{params}> -> {type_str(self.result_type)})"
+
+    def __repr__(self):
+        return f"Computation({self.fn.__name__}: {self.type_signature})"
