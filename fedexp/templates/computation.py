@@ -71,24 +71,29 @@ def is_assignable(target, source) -> bool:
 
 
 def type_str(type_) -> str:
-    """A compact rendering in TFF's notation: `<trainable=<float32[784,10],float32[10]>,…>@SERVER`."""
-    def render(t):
-        if isinstance(t, tf.TensorSpec):
-            dims = ",".join("?" if d is None else str(d) for d in t.shape.as_list()) if t.shape.rank else ""
-            return f"{t.dtype.name}[{dims}]" if t.shape.rank else t.dtype.name
-        if isinstance(t, dict):
-            return "<" + ",".join(f"{k}={render(v)}" for k, v in t.items()) + ">"
-        if hasattr(t, "_fields"):
-            return "<" + ",".join(f"{k}={render(v)}" for k, v in zip(t._fields, t)) + ">"
-        if isinstance(t, (list, tuple)):
-            return "<" + ",".join(render(v) for v in t) + ">"
-        return repr(t)
-
+    """A compact rendering in TFF's notation, each placed value tagged with its placement:
+    `<state=<>,result=<float32[?,784,10],float32[?,10]>@CLIENTS,measurements=<>>`."""
     try:
         at = placement_of(type_)
     except ValueError:
-        at = None
-    return render(type_) + (f"@{at}" if at else "")
+        at = "mixed"
+    if at in (SERVER, CLIENTS):
+        return _render(type_, None) + f"@{at}"
+    return _render(type_, type_str)
+
+
+def _render(t, render_field) -> str:
+    if isinstance(t, tf.TensorSpec):
+        dims = ",".join("?" if d is None else str(d) for d in t.shape.as_list()) if t.shape.rank else ""
+        return f"{t.dtype.name}[{dims}]" if t.shape.rank else t.dtype.name
+    render_field = render_field or (lambda v: _render(v, None))
+    if isinstance(t, dict):
+        return "<" + ",".join(f"{k}={render_field(v)}" for k, v in t.items()) + ">"
+    if hasattr(t, "_fields"):
+        return "<" + ",".join(f"{k}={render_field(v)}" for k, v in zip(t._fields, t)) + ">"
+    if isinstance(t, (list, tuple)):
+        return "<" + ",".join(render_field(v) for v in t) + ">"
+    return repr(t)
 
 
 class Computation:
@@ -116,7 +121,10 @@ class Computation:
     @property
     def type_signature(self) -> str:
         params = ",".join(type_str(t) for t in self.parameter_type)
-        return f"(<{params}> -> {type_str(self.result_type)})"
+        result = self.result_type
+        # A process output's fields are placed apart: show each field's placement.
+        shown = _render(result, type_str) if hasattr(result, "_fields") else type_str(result)
+        return f"(<{params}> -> {shown})"
 
     def __repr__(self):
         return f"Computation({self.fn.__name__}: {self.type_signature})"

@@ -1,0 +1,63 @@
+"""A federated dataset held in memory once: examples grouped by client, plus offsets.
+
+Building a round's `Cohort` gathers the sampled clients' examples into padded
+`[clients, steps, batch, ...]` arrays with one NumPy gather; no per-client
+`tf.data` pipeline is involved (DESIGN decision 3).
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from fedexp.data.cohort import Cohort
+
+
+class FederatedData:
+    def __init__(self, x, y, client_sizes):
+        """`x`, `y`: every example, client by client; `client_sizes[c]`: how many belong to client c."""
+        self.x = np.asarray(x)
+        self.y = np.asarray(y)
+        self.client_sizes = np.asarray(client_sizes, np.int64)
+        if self.client_sizes.sum() != len(self.x) or len(self.x) != len(self.y):
+            raise ValueError(f"client sizes sum to {self.client_sizes.sum()}, but there are "
+                             f"{len(self.x)} examples and {len(self.y)} labels")
+        self.offsets = np.concatenate([[0], np.cumsum(self.client_sizes)])
+
+    @classmethod
+    def from_partition(cls, x, y, partition):
+        """`partition[c]` holds the indices of client c's examples in `x` and `y`."""
+        order = np.concatenate(partition) if len(partition) else np.zeros(0, np.int64)
+        return cls(np.asarray(x)[order], np.asarray(y)[order], [len(p) for p in partition])
+
+    @property
+    def num_clients(self) -> int:
+        return len(self.client_sizes)
+
+    def client_indices(self, client_id):
+        return np.arange(self.offsets[client_id], self.offsets[client_id + 1])
+
+    def cohort(self, client_ids, *, batch_size, epochs=1, seed=None) -> Cohort:
+        """The packed data of `client_ids` for `epochs` passes in batches of `batch_size`.
+
+        With a seed each client's examples are shuffled anew every epoch (and batches run
+        across epoch boundaries, as `ds.shuffle().repeat(epochs).batch()` would); without
+        one they come in their stored order.
+        """
+        rng = None if seed is None else np.random.default_rng(seed)
+        per_client = []
+        for c in client_ids:
+            idx = self.client_indices(c)
+            per_client.append(np.concatenate([idx if rng is None else rng.permutation(idx) for _ in range(epochs)]))
+        steps = max(-(-len(i) // batch_size) for i in per_client) if per_client else 0
+        padded = np.full([len(per_client), steps * batch_size], -1, np.int64)
+        for row, idx in zip(padded, per_client):
+            row[:len(idx)] = idx
+        mask = padded >= 0
+        gathered = np.maximum(padded, 0)
+        x = self.x[gathered].reshape(len(per_client), steps, batch_size, *self.x.shape[1:])
+        y = self.y[gathered].reshape(len(per_client), steps, batch_size)
+        return Cohort(tf.constant(x), tf.constant(y), tf.constant(mask.reshape(y.shape), tf.float32))
+
+    def client_dataset(self, client_id, *, batch_size) -> tf.data.Dataset:
+        """One client's examples as a TFF-style dataset of `(x, y)` batches, in stored order."""
+        idx = self.client_indices(client_id)
+        return tf.data.Dataset.from_tensor_slices((self.x[idx], self.y[idx])).batch(batch_size)
