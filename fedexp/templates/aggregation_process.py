@@ -27,7 +27,7 @@ class AggregationProcess(BlockProcess):
         if not is_assignable(member_type(value_type), result):
             raise errors.AggregationValueTypeMismatchError(
                 f"{self._what}: the result must have the type of the values aggregated; "
-                f"expected {type_str(member_type(value_type))}@SERVER, found {type_str(result)}")
+                f"expected {type_str(member_type(value_type))}, found {type_str(result)}")
         self.value_type = member_type(value_type)
 
     @property
