@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from fedexp.data.cohort import cohort_type, pack_datasets
+from fedexp.data.digits import iid_partition
+from fedexp.data.federated import FederatedData
+
+
+@pytest.fixture
+def data():
+    x = np.arange(30, dtype=np.float32).reshape(15, 2)  # example i has features (2i, 2i+1)
+    return FederatedData(x, np.arange(15, dtype=np.int32), [4, 7, 1, 3])
+
+
+def examples(cohort, client):
+    return cohort.y[client].numpy()[cohort.mask[client].numpy() > 0].tolist()
+
+
+def test_cohort_is_padded_and_masked(data):
+    cohort = data.cohort([1, 2], batch_size=3, epochs=2)
+    assert cohort.x.shape == (2, 5, 3, 2)  # client 1: 14 examples -> 5 batches of 3
+    assert examples(cohort, 0) == [4, 5, 6, 7, 8, 9, 10] * 2
+    assert examples(cohort, 1) == [11, 11]
+    # Padding only follows the real examples.
+    mask = cohort.mask.numpy().reshape(2, -1)
+    assert (np.diff(mask, axis=1) <= 0).all()
+    np.testing.assert_array_equal(cohort.x.numpy()[0, 0, 0], [8.0, 9.0])
+
+
+def test_shuffling_is_seeded_and_never_repeats_an_example_in_an_epoch(data):
+    a, b, c = (data.cohort([0, 1, 3], batch_size=2, seed=s) for s in (1, 1, 2))
+    np.testing.assert_array_equal(a.y, b.y)
+    assert not np.array_equal(a.y, c.y)
+    assert sorted(examples(a, 1)) == list(range(4, 11))
+
+
+def test_client_sizes_must_add_up():
+    with pytest.raises(ValueError, match="client sizes sum to 5, but there are 6 examples"):
+        FederatedData(np.zeros((6, 2)), np.zeros(6), [2, 3])
+
+
+def test_iid_partition_covers_every_example_once():
+    parts = iid_partition(103, 10, np.random.default_rng(0))
+    assert sorted(np.concatenate(parts).tolist()) == list(range(103))
+    assert {len(p) for p in parts} == {10, 11}
+
+
+def test_pack_datasets_keeps_batches_as_given_and_flattens_labels():
+    x = np.arange(14, dtype=np.float32).reshape(7, 2)
+    ds = tf.data.Dataset.from_tensor_slices((x, np.arange(7).reshape(7, 1))).batch(3)
+    cohort = pack_datasets([ds, ds.take(1)], cohort_type((2,)))
+    assert cohort.x.shape == (2, 3, 3, 2) and cohort.y.dtype == tf.int32
+    assert examples(cohort, 0) == list(range(7)) and examples(cohort, 1) == [0, 1, 2]
+
+
+def test_pack_datasets_refuses_examples_of_another_shape():
+    ds = tf.data.Dataset.from_tensor_slices((np.zeros((4, 3), np.float32), np.zeros(4))).batch(2)
+    with pytest.raises(ValueError, match=r"client 0, batch 0: examples have shape \(3,\), the model expects \(2,\)"):
+        pack_datasets([ds], cohort_type((2,)))
+
+
+def test_digits_are_real_mnist(digits):
+    x, y = digits
+    assert x.shape == (5000, 784) and x.min() == 0.0 and x.max() == 1.0
+    assert np.bincount(y).tolist() == [500] * 10
