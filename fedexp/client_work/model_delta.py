@@ -10,7 +10,7 @@ weight = its number of examples (or 1 under `ClientWeighting.UNIFORM`).
 import tensorflow as tf
 
 from fedexp.client_work.training import (
-    ClientWeighting, TrainMetrics, batch_loss, client_output_type, finalize_train_metrics, for_each_batch, for_each_client,
+    ClientWeighting, TrainMetrics, batch_loss, client_ids, client_output_type, finalize_train_metrics, for_each_batch, for_each_client,
     parse_weighting, update_weight, zero_if_non_finite)
 from fedexp.data.cohort import cohort_type
 from fedexp.model.functional import functional_model
@@ -34,7 +34,7 @@ def build_local_training_client_work(model_fn, optimizer, client_weighting, *, c
             raise ValueError(f"{name}: clip_norm must be > 0, found {clip_norm!r}")
         initial_hparams["clip_norm"] = tf.constant(clip_norm, tf.float32)
 
-    def train_client(hparams, weights, data):
+    def train_client(hparams, round_num, client, weights, data):
         opt_hparams = {k: v for k, v in hparams.items() if k != "clip_norm"}
         opt_state = optimizer.set_hparams(optimizer.initialize(trainable_type), opt_hparams)
 
@@ -49,25 +49,26 @@ def build_local_training_client_work(model_fn, optimizer, client_weighting, *, c
             opt_state, trainable = optimizer.next(opt_state, trainable, grads)
             return trainable, non_trainable, opt_state, metrics + batch_metrics
 
+        non_trainable = model.reseeded(weights.non_trainable, round_num, client)
         trained, _, _, metrics = for_each_batch(
-            step, data.mask, (weights.trainable, weights.non_trainable, opt_state, TrainMetrics.zeros()))
+            step, data.mask, (weights.trainable, non_trainable, opt_state, TrainMetrics.zeros()))
         update = tf.nest.map_structure(tf.subtract, weights.trainable, trained)
         return ClientResult(*zero_if_non_finite(update, update_weight(weighting, metrics))), metrics
 
     def initialize():
-        return dict(initial_hparams)
+        return {"hparams": dict(initial_hparams), "round": tf.constant(0, tf.int64)}
 
     def next_fn(state, weights, data):
         result, metrics = for_each_client(
-            lambda w, d: train_client(state, w, d), (weights, data),
-            client_output_type(trainable_type))
-        return MeasuredProcessOutput(state, result, finalize_train_metrics(metrics))
+            lambda i, w, d: train_client(state["hparams"], state["round"], i, w, d),
+            (client_ids(data), weights, data), client_output_type(trainable_type))
+        return MeasuredProcessOutput({**state, "round": state["round"] + 1}, result, finalize_train_metrics(metrics))
 
     def get_hparams(state):
-        return state
+        return state["hparams"]
 
     def set_hparams(state, hparams):
-        return {**state, **hparams}
+        return {**state, "hparams": hparams}
 
     init_fn = Computation(initialize)
     state_type = init_fn.result_type
@@ -75,5 +76,5 @@ def build_local_training_client_work(model_fn, optimizer, client_weighting, *, c
         init_fn,
         Computation(next_fn, state_type, at_clients(model.weights_type), cohort_type(model.feature_shape)),
         Computation(get_hparams, state_type),
-        Computation(set_hparams, state_type, state_type),
+        Computation(set_hparams, state_type, state_type["hparams"]),
         name=name)

@@ -67,6 +67,11 @@ def for_each_client(client_fn, clients_args, output_type):
                      parallel_iterations=1)
 
 
+def client_ids(data):
+    """0, 1, ... for the clients of the cohort (their position in it)."""
+    return tf.range(tf.shape(tf.nest.flatten(data)[0])[0], dtype=tf.int64)
+
+
 def client_output_type(trainable_type):
     """The type of what `for_each_client` returns for a client work: (ClientResult, TrainMetrics)."""
     return ClientResult(trainable_type, tf.TensorSpec([])), TrainMetrics(*[tf.TensorSpec([])] * 4)

@@ -44,12 +44,19 @@ class FunctionalModel(NamedTuple):
     keras_model: Any
     weights_type: ModelWeights
     feature_shape: tuple
+    seed_states: tuple  # indices of the non-trainable weights that are random-seed states (dropout)
 
     def forward(self, weights: ModelWeights, x, training: bool):
         """(outputs, new non-trainable weights, the model's own losses such as regularizers)."""
         outputs, non_trainable, losses = self.keras_model.stateless_call(
             list(weights.trainable), list(weights.non_trainable), x, training=training, return_losses=True)
         return outputs, tuple(non_trainable), tf.add_n(losses) if losses else 0.0
+
+    def reseeded(self, non_trainable, round_num, client):
+        """Non-trainable weights whose seed states are moved to this round and client, so that
+        dropout draws fresh masks on every client in every round (the server's copy never moves)."""
+        offset = tf.stack([tf.cast(round_num, tf.int64), tf.cast(client, tf.int64) * 2**32])
+        return tuple(w + offset if i in self.seed_states else w for i, w in enumerate(non_trainable))
 
     def per_example_loss(self, y, outputs):
         loss = keras.losses.get(self.keras_model.loss)
@@ -64,7 +71,8 @@ def functional_model(model_fn) -> FunctionalModel:
     if getattr(model, "loss", None) is None:
         raise ValueError(f"model_fn must return a model compiled with a loss (model.compile(loss=...)); "
                          f"'{model.name}' has none")
-    return FunctionalModel(model, weights_type(model), tuple(model.inputs[0].shape[1:]))
+    seed_states = tuple(i for i, v in enumerate(model.non_trainable_variables) if "seed_generator_state" in v.path)
+    return FunctionalModel(model, weights_type(model), tuple(model.inputs[0].shape[1:]), seed_states)
 
 
 def initial_weights_fn(model_fn):

@@ -93,6 +93,25 @@ def test_model_without_a_loss_is_refused():
 
 def test_the_type_signature_is_the_seeds(work):
     sig = work.next_fn.type_signature
-    assert sig.startswith("(<<learning_rate=float32>@SERVER,<trainable=<float32[?,6,3],float32[?,3]>")
+    assert sig.startswith("(<<hparams=<learning_rate=float32>,round=int64>@SERVER,<trainable=<float32[?,6,3],float32[?,3]>")
     assert "result=<update=<float32[?,6,3],float32[?,3]>,update_weight=float32[?]>@CLIENTS" in sig
     assert tf.nest.flatten(work.next_fn.result_type.measurements)
+
+
+def test_dropout_draws_fresh_masks_on_every_client_and_round():
+    import keras as k
+
+    def model_fn():
+        model = k.Sequential([k.Input((6,)), k.layers.Dropout(0.5, seed=0), k.layers.Dense(3)])
+        model.compile(loss=k.losses.SparseCategoricalCrossentropy(from_logits=True))
+        return model
+    work = fedexp.build_model_delta_client_work(model_fn, fedexp.build_sgdm(learning_rate=0.1))
+    weights = ModelWeights.from_model(model_fn())
+    clients = random_clients(np.random.default_rng(5), [8], batch_size=8) * 2  # two clients, the same data
+    first = work.next(work.initialize(), broadcast(weights, 2), pack(clients))
+    second = work.next(first.state, broadcast(weights, 2), pack(clients))
+    a, b = first.result.update[0].numpy()
+    c = second.result.update[0].numpy()[0]
+    assert not np.allclose(a, b) and not np.allclose(a, c)
+    again = work.next(work.initialize(), broadcast(weights, 2), pack(clients))
+    np.testing.assert_array_equal(again.result.update[0], first.result.update[0])
