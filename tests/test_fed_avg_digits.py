@@ -3,7 +3,7 @@
 import numpy as np
 
 import fedexp
-from fedexp.data.digits import iid_partition
+from fedexp.data.partition import iid_partition
 from fedexp.data.federated import FederatedData
 from fedexp.model.linear import build_linear
 

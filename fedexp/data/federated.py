@@ -61,3 +61,25 @@ class FederatedData:
         """One client's examples as a TFF-style dataset of `(x, y)` batches, in stored order."""
         idx = self.client_indices(client_id)
         return tf.data.Dataset.from_tensor_slices((self.x[idx], self.y[idx])).batch(batch_size)
+
+
+class FederatedSplit:
+    """What a data source gives a run: the clients' training data, a centralized test set,
+    and how each client serves its data (batch size, local epochs)."""
+
+    def __init__(self, train: FederatedData, test_x, test_y, *, batch_size, epochs):
+        for key, value in (("batch_size", batch_size), ("epochs", epochs)):
+            if not (isinstance(value, int) and value >= 1):
+                raise ValueError(f"{key} must be an integer >= 1, found {value!r}")
+        self.train, self.test_x, self.test_y = train, np.asarray(test_x), np.asarray(test_y)
+        self.batch_size, self.epochs = batch_size, epochs
+
+    def reshaped(self, feature_shape) -> "FederatedSplit":
+        """The same split with examples reshaped for a model's input (784 -> 28x28x1)."""
+        size = int(np.prod(self.train.x.shape[1:]))
+        if size != int(np.prod(feature_shape)):
+            raise ValueError(f"examples have {size} values; the model's input shape {tuple(feature_shape)} "
+                             f"needs {int(np.prod(feature_shape))}")
+        train = FederatedData(self.train.x.reshape(-1, *feature_shape), self.train.y, self.train.client_sizes)
+        return FederatedSplit(train, self.test_x.reshape(-1, *feature_shape), self.test_y,
+                              batch_size=self.batch_size, epochs=self.epochs)

@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 
 from fedexp.data.cohort import cohort_type, pack_datasets
-from fedexp.data.digits import iid_partition
+from fedexp.data.partition import iid_partition
 from fedexp.data.federated import FederatedData
 
 

@@ -1,0 +1,3 @@
+from fedexp.runner.cli import main
+
+main()

@@ -1,0 +1,75 @@
+"""From a resolved config to a runnable experiment (DESIGN decision 5).
+
+Hydra instantiates every component from its YAML (`_target_` + hyperparameters);
+what depends on the model is injected here, by parameter name, into the builders
+that ask for it: `model_fn`, `optimizer`, `model_weights_type`, `value_type`.
+"""
+
+import inspect
+from typing import Any, Callable, NamedTuple
+
+import hydra
+from hydra.errors import InstantiationException
+
+from fedexp.data.federated import FederatedSplit
+from fedexp.evaluation import build_centralized_evaluation
+from fedexp.model.functional import functional_model, initial_weights_fn
+from fedexp.runner.errors import ConfigError
+from fedexp.templates import LearningProcess, TemplateError, compose_learning_process
+
+
+class Experiment(NamedTuple):
+    process: LearningProcess
+    data: FederatedSplit
+    model_fn: Callable[[], Any]
+    evaluate: Callable[[Any], dict]
+
+
+def instantiate(cfg, key, **available):
+    """Instantiates `cfg[key]`, passing those of `available` that its builder takes.
+
+    A builder's error becomes a `ConfigError` naming the key: `client_optimizer.learning_rate must be ...`.
+    """
+    node = cfg.get(key)
+    if node is None:
+        return None
+    try:
+        params = inspect.signature(hydra.utils.get_method(node._target_)).parameters
+        injected = {k: v for k, v in available.items() if k in params and v is not None}
+        return hydra.utils.instantiate(node, **injected, _convert_="all")
+    except InstantiationException as e:
+        cause = e.__cause__ or e
+        message = str(cause).strip()
+        first_word = message.split(" ", 1)[0]
+        raise ConfigError(f"{key}.{message}" if first_word in node else f"{key}: {message}") from None
+    except (ValueError, TypeError, ImportError) as e:
+        raise ConfigError(f"{key}: {e}") from None
+
+
+def build_experiment(cfg) -> Experiment:
+    model_fn = instantiate(cfg, "model")
+    try:
+        model = functional_model(model_fn)
+    except (ValueError, TypeError) as e:
+        raise ConfigError(f"model: {e}") from None
+    data = instantiate(cfg, "data")
+    try:
+        data = data.reshaped(model.feature_shape)
+    except ValueError as e:
+        raise ConfigError(f"model.input_shape: {e}") from None
+    if cfg.clients_per_round > data.train.num_clients:
+        raise ConfigError(f"clients_per_round must be at most the number of clients "
+                          f"({data.train.num_clients}), found {cfg.clients_per_round}")
+    weights = model.weights_type
+    blocks = dict(
+        model_weights_distributor=instantiate(cfg, "distributor", model_weights_type=weights),
+        client_work=instantiate(cfg, "client_work", model_fn=model_fn,
+                                optimizer=instantiate(cfg, "client_optimizer")),
+        model_update_aggregator=instantiate(cfg, "aggregator", value_type=weights.trainable),
+        model_finalizer=instantiate(cfg, "finalizer", model_weights_type=weights,
+                                    optimizer=instantiate(cfg, "server_optimizer")))
+    try:
+        process = compose_learning_process(initial_weights_fn(model_fn), **blocks)
+    except TemplateError as e:
+        raise ConfigError(f"the blocks do not compose: {e}") from None
+    return Experiment(process, data, model_fn, build_centralized_evaluation(model_fn, data.test_x, data.test_y))

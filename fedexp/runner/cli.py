@@ -1,0 +1,26 @@
+"""The `fedexp` command: a thin Hydra entry point around `train(cfg)`."""
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+
+import hydra  # noqa: E402
+
+CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
+def main(cfg):
+    from fedexp.runner.errors import ConfigError
+    from fedexp.runner.train import train
+    from fedexp.templates import TemplateError
+    try:
+        return train(cfg)["eval/accuracy"]  # a sweeper can optimize what the job returns
+    except (ConfigError, TemplateError) as e:
+        print(f"fedexp: error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("fedexp: interrupted; the run is marked KILLED with what it had logged", file=sys.stderr)
+        sys.exit(130)

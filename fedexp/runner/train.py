@@ -1,0 +1,146 @@
+"""The round loop: validate, build, then train and record every round."""
+
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from omegaconf import OmegaConf
+
+import fedexp
+from fedexp.runner.build import build_experiment, instantiate
+from fedexp.runner.errors import ConfigError
+from fedexp.tracking.plots import plot_learning_curve
+
+
+def flatten(tree, sep, prefix=""):
+    """{"a": {"b": 1}, "c": ()} -> {"a<sep>b": 1}: nested keys joined; empty tuples vanish, lists are values."""
+    if hasattr(tree, "_asdict"):
+        tree = tree._asdict()
+    elif isinstance(tree, tuple):
+        tree = {str(i): v for i, v in enumerate(tree)}
+    if isinstance(tree, dict):
+        out = {}
+        for k, v in tree.items():
+            out.update(flatten(v, sep, f"{prefix}{k}{sep}"))
+        return out
+    return {prefix[:-len(sep)]: tree}
+
+
+def validate(cfg):
+    """Checks the top-level keys; each component checks its own when it is built."""
+    for key, minimum in (("num_rounds", 1), ("clients_per_round", 1), ("eval_every", 0), ("seed", 0)):
+        value = cfg.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            raise ConfigError(f"{key} must be an integer >= {minimum}, found {value!r}")
+
+
+def run_tags(cfg) -> dict:
+    tags = {"fedexp.version": fedexp.__version__}
+    from hydra.core.hydra_config import HydraConfig
+    if HydraConfig.initialized():
+        hydra_cfg = HydraConfig.get()
+        tags.update({f"choice.{group}": option for group, option in hydra_cfg.runtime.choices.items()
+                     if not group.startswith("hydra/") and option is not None})
+        tags["algo"] = hydra_cfg.runtime.choices.get("algo") or "none"
+        tags["overrides"] = " ".join(hydra_cfg.overrides.task)
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                                cwd=Path(fedexp.__file__).parent)
+        if commit.returncode == 0:
+            tags["mlflow.source.git.commit"] = commit.stdout.strip()
+    except OSError:
+        pass
+    return tags
+
+
+def global_norm(weights) -> float:
+    return float(tf.linalg.global_norm(list(weights.trainable)))
+
+
+def train(cfg) -> dict:
+    """Runs one experiment and returns its final metrics; raises `ConfigError` before training on bad input."""
+    validate(cfg)
+    tracker = instantiate(cfg, "tracking")
+    tracker.check()
+    experiment = build_experiment(cfg)
+    process, data = experiment.process, experiment.data
+    rounds, per_round, seed = cfg.num_rounds, cfg.clients_per_round, cfg.seed
+    history = []
+    from tqdm import tqdm
+
+    with tracker.run(run_name=run_name(cfg), tags=run_tags(cfg)):
+        tracker.log_params(flatten(OmegaConf.to_container(cfg, resolve=True), "."))
+        tracker.set_tags({"tracking.uri": getattr(tracker, "uri", "none")})
+        start = time.perf_counter()
+        state = process.initialize()
+        bar = tqdm(range(1, rounds + 1), desc="fedexp", unit="round")
+        for round_num in bar:
+            tick = time.perf_counter()
+            clients = np.random.default_rng([seed, 1, round_num]).choice(
+                data.train.num_clients, per_round, replace=False)
+            cohort = data.train.cohort(clients, batch_size=data.batch_size, epochs=data.epochs,
+                                       seed=[seed, 2, round_num])
+            output = process.next(state, cohort)
+            state = output.state
+            metrics = {k: float(v) for k, v in flatten(output.metrics, "/").items()}
+            seconds = time.perf_counter() - tick
+            metrics["time/round_seconds"] = seconds
+            metrics["time/examples_per_second"] = metrics.get("client_work/train/num_examples", 0.0) / seconds
+            metrics.update({f"hparams/{k}": float(v) for k, v in
+                            flatten(process.get_hparams(state), "/").items()})
+            weights = process.get_model_weights(state)
+            metrics["model/global_norm"] = global_norm(weights)
+            if round_num == rounds or (cfg.eval_every and round_num % cfg.eval_every == 0):
+                metrics.update({f"eval/{k}": float(v) for k, v in experiment.evaluate(weights).items()})
+            tracker.log_metrics(metrics, step=round_num)
+            history.append({"round": round_num, **metrics})
+            bar.set_postfix(progress_postfix(history), refresh=False)
+        bar.close()
+        wall = time.perf_counter() - start
+        tracker.log_metrics({"time/total_seconds": wall}, step=rounds)
+        if tracker.enabled:
+            save_artifacts(cfg, tracker, experiment, weights, history)
+    final = history[-1]
+    print(f"fedexp: {rounds} rounds in {wall:.1f} s ({wall / rounds:.2f} s/round): "
+          f"eval accuracy {final['eval/accuracy']:.4f}, eval loss {final['eval/loss']:.4f}, "
+          f"train accuracy {final.get('client_work/train/accuracy', float('nan')):.4f}")
+    print(f"fedexp: {tracker.describe()}")
+    return final
+
+
+def run_name(cfg):
+    from hydra.core.hydra_config import HydraConfig
+    if HydraConfig.initialized():
+        choices = HydraConfig.get().runtime.choices
+        return f"{choices.get('algo') or choices.get('client_work')}-{choices.get('model')}"
+    return None
+
+
+def progress_postfix(history) -> dict:
+    last = history[-1]
+    evaluated = [h for h in history if "eval/accuracy" in h]
+    postfix = {"train_acc": f"{last.get('client_work/train/accuracy', float('nan')):.3f}"}
+    if evaluated:
+        postfix["eval_acc"] = f"{evaluated[-1]['eval/accuracy']:.3f}"
+    postfix["s/round"] = f"{last['time/round_seconds']:.3f}"
+    return postfix
+
+
+def save_artifacts(cfg, tracker, experiment, weights, history):
+    """The resolved config, Hydra's .hydra folder, the final model and the learning curve."""
+    tracker.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
+    from hydra.core.hydra_config import HydraConfig
+    if HydraConfig.initialized():
+        hydra_dir = Path(HydraConfig.get().runtime.output_dir) / ".hydra"
+        if hydra_dir.is_dir():
+            tracker.log_artifacts(hydra_dir, "hydra")
+    with tempfile.TemporaryDirectory() as tmp:
+        model = experiment.model_fn()
+        weights.assign_to(model)
+        model.save(Path(tmp) / "model.keras")
+        tracker.log_artifact(Path(tmp) / "model.keras", "model")
+        plot_learning_curve(history, Path(tmp) / "learning_curve.png")
+        tracker.log_artifact(Path(tmp) / "learning_curve.png", "plots")

@@ -1,0 +1,115 @@
+"""MLflow is the record (DESIGN decision 6): one run per job, a parent run per sweep.
+
+The default store is an SQLite file under `outputs/` (an absolute path; nothing to
+start). A run's status is FINISHED, FAILED (with the error as a tag and an artifact)
+or KILLED on Ctrl-C; whatever was logged before stays.
+"""
+
+import contextlib
+import os
+import time
+import traceback
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from fedexp.runner.errors import ConfigError
+
+PARENT_RUN_ENV = "FEDEXP_PARENT_RUN_ID"
+_BATCH = 100  # params and tags per log_batch call (the MLflow REST API's limit)
+
+
+def default_uri() -> str:
+    return f"sqlite:///{Path('outputs', 'mlflow.db').absolute()}"
+
+
+class MlflowTracker:
+    enabled = True
+
+    def __init__(self, *, uri=None, experiment_name="fedexp"):
+        self.uri = uri or default_uri()
+        self.experiment_name = experiment_name
+        self.run_id = None
+        self._client = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            from mlflow import MlflowClient  # imported when a run needs it: MLflow takes ~1 s to import
+            if self.uri.startswith("sqlite:///"):
+                Path(self.uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            self._client = MlflowClient(tracking_uri=self.uri)
+        return self._client
+
+    def check(self):
+        """Fails early, with one line, when an MLflow server is not there."""
+        if self.uri.startswith(("http://", "https://")):
+            try:
+                urllib.request.urlopen(self.uri.rstrip("/") + "/health", timeout=5).close()
+            except (urllib.error.URLError, OSError) as e:
+                raise ConfigError(f"tracking.uri: cannot reach the MLflow server at {self.uri} "
+                                  f"({getattr(e, 'reason', e)}); start it or choose tracking=none") from None
+
+    def experiment_id(self) -> str:
+        """The experiment's id, creating it (and the store) if needed."""
+        experiment = self.client.get_experiment_by_name(self.experiment_name)
+        if experiment is not None:
+            return experiment.experiment_id
+        artifacts = None
+        if self.uri.startswith("sqlite:///"):  # keep artifacts next to the store, not in the cwd
+            artifacts = (Path(self.uri.removeprefix("sqlite:///")).parent / "mlartifacts").as_uri()
+        return self.client.create_experiment(self.experiment_name, artifact_location=artifacts)
+
+    @contextlib.contextmanager
+    def run(self, *, run_name=None, tags=None, parent_run_id=None):
+        """Opens a run; closes it FINISHED, FAILED or KILLED as the block ends."""
+        tags = dict(tags or {})
+        parent_run_id = parent_run_id or os.environ.get(PARENT_RUN_ENV)
+        if parent_run_id:
+            tags["mlflow.parentRunId"] = parent_run_id
+        run = self.client.create_run(self.experiment_id(), run_name=run_name, tags=tags)
+        self.run_id = run.info.run_id
+        try:
+            yield self
+        except KeyboardInterrupt:
+            self.client.set_terminated(self.run_id, "KILLED")
+            raise
+        except BaseException as e:
+            self.client.set_tag(self.run_id, "error", f"{type(e).__name__}: {e}"[:5000])
+            self.client.log_text(self.run_id, traceback.format_exc(), "error.txt")
+            self.client.set_terminated(self.run_id, "FAILED")
+            raise
+        self.client.set_terminated(self.run_id, "FINISHED")
+
+    def log_params(self, params: dict):
+        from mlflow.entities import Param
+        items = [Param(k, str(v)[:6000]) for k, v in params.items()]
+        for i in range(0, len(items), _BATCH):
+            self.client.log_batch(self.run_id, params=items[i:i + _BATCH])
+
+    def set_tags(self, tags: dict):
+        from mlflow.entities import RunTag
+        items = [RunTag(k, str(v)[:5000]) for k, v in tags.items()]
+        for i in range(0, len(items), _BATCH):
+            self.client.log_batch(self.run_id, tags=items[i:i + _BATCH])
+
+    def log_metrics(self, metrics: dict, step: int):
+        from mlflow.entities import Metric
+        now = int(time.time() * 1000)
+        self.client.log_batch(self.run_id, metrics=[Metric(k, float(v), now, step) for k, v in metrics.items()])
+
+    def log_artifact(self, path, artifact_path=None):
+        self.client.log_artifact(self.run_id, str(path), artifact_path)
+
+    def log_artifacts(self, directory, artifact_path=None):
+        self.client.log_artifacts(self.run_id, str(directory), artifact_path)
+
+    def log_text(self, text, artifact_file):
+        self.client.log_text(self.run_id, text, artifact_file)
+
+    def describe(self) -> str:
+        """Where to look at the run."""
+        ui = f"mlflow ui --backend-store-uri {self.uri}"
+        if self.uri.startswith(("http://", "https://")):
+            ui = f"open {self.uri}"
+        return f"MLflow run {self.run_id} in experiment '{self.experiment_name}'; to see it: {ui}"

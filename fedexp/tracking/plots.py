@@ -1,0 +1,42 @@
+"""PNG plots for MLflow artifacts (matplotlib's Agg backend: no display needed)."""
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def plot_learning_curve(history, path):
+    """Accuracy and loss against round: clients' training (every round) and centralized evaluation."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, name in zip(axes, ("accuracy", "loss")):
+        for source, key in (("train (clients)", f"client_work/train/{name}"), ("eval (test set)", f"eval/{name}")):
+            points = [(h["round"], h[key]) for h in history if key in h]
+            if points:
+                ax.plot(*zip(*points), marker="o" if source.startswith("eval") else None, label=source)
+        ax.set_xlabel("round")
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_sweep(curves, path):
+    """Eval accuracy against round, one line per job of a sweep: `curves[label] = [(round, accuracy), ...]`."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for label, points in curves.items():
+        if points:
+            ax.plot(*zip(*points), marker="o", label=label)
+    ax.set_xlabel("round")
+    ax.set_ylabel("eval accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
