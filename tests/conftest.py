@@ -48,3 +48,28 @@ def softmax_ce_grad(w, b, x, y):
 def broadcast(weights, n):
     """weights@SERVER -> weights@CLIENTS for n clients (as the distributor does)."""
     return tf.nest.map_structure(lambda v: tf.stack([v] * n), weights)
+
+
+CONFIG_DIR = str(__import__("pathlib").Path(__file__).resolve().parents[1] / "conf")
+
+# A small, fast run: the linear model on few clients of the embedded digits.
+TINY = ["model=linear", "num_rounds=2", "clients_per_round=2", "eval_every=1",
+        "data.num_clients=5", "data.test_size=100", "data.batch_size=50", "data.epochs=1"]
+
+
+def compose(*overrides):
+    from hydra import compose as hydra_compose, initialize_config_dir
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        return hydra_compose("config", overrides=list(overrides))
+
+
+def store(tmp_path):
+    """A fresh MLflow SQLite store under tmp_path: (uri, client)."""
+    from mlflow import MlflowClient
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    return uri, MlflowClient(uri)
+
+
+def all_runs(client):
+    experiment = client.get_experiment_by_name("fedexp")
+    return [] if experiment is None else client.search_runs([experiment.experiment_id])

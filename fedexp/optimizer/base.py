@@ -33,7 +33,7 @@ def build_optimizer(name, hparams: dict, slots: Callable[[Any], dict], update) -
     """
     for key, value in hparams.items():
         if value is None or not value >= 0:
-            raise ValueError(f"{name}: {key} must be a number >= 0, found {value!r}")
+            raise ValueError(f"{key} must be a number >= 0, found {value!r} ({name})")
 
     def initialize(specs):
         state = {k: tf.constant(v, tf.float32) for k, v in hparams.items()}
