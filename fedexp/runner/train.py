@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 from omegaconf import OmegaConf
+from tqdm import tqdm
 
 import fedexp
 from fedexp.runner.build import build_experiment, instantiate
@@ -69,7 +70,6 @@ def train(cfg) -> dict:
     process, data = experiment.process, experiment.data
     rounds, per_round, seed = cfg.num_rounds, cfg.clients_per_round, cfg.seed
     history = []
-    from tqdm import tqdm
 
     with tracker.run(run_name=run_name(cfg), tags=run_tags(cfg)):
         tracker.log_params(flatten(OmegaConf.to_container(cfg, resolve=True), "."))

@@ -37,9 +37,11 @@ def test_one_run_is_recorded_in_mlflow(tmp_path):
     assert list((tmp_path / "outputs" / "runs").glob("*/*/.hydra/config.yaml"))  # Hydra's folder under outputs/
 
 
-def test_a_multirun_is_one_parent_with_a_child_per_job(tmp_path):
+@pytest.mark.parametrize("launcher", ["basic", "joblib"])
+def test_a_multirun_is_one_parent_with_a_child_per_job(tmp_path, launcher):
     uri, client = store(tmp_path)
-    result = fedexp("-m", "+algo=fedavg,fedavg_clip", *TINY, f"tracking.uri={uri}", cwd=tmp_path)
+    result = fedexp("-m", f"hydra/launcher={launcher}", "+algo=fedavg,fedavg_clip", *TINY, f"tracking.uri={uri}",
+                    cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     runs = all_runs(client)
     (parent,) = [r for r in runs if r.data.tags.get("fedexp.sweep") == "true"]
