@@ -62,9 +62,9 @@ def for_each_batch(body, mask, loop_vars):
 
 
 def for_each_client(client_fn, clients_args, output_type):
-    """Maps `client_fn` over the cohort (the leading axis of every argument), one client at a time."""
+    """Maps `client_fn` over the cohort (the leading axis of every argument); up to 10 clients in flight."""
     return tf.map_fn(lambda args: client_fn(*args), clients_args, fn_output_signature=output_type,
-                     parallel_iterations=1)
+                     parallel_iterations=10)
 
 
 def client_ids(data):

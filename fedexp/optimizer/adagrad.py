@@ -5,7 +5,7 @@
 
 import tensorflow as tf
 
-from fedexp.optimizer.base import build_optimizer
+from fedexp.optimizer.base import build_optimizer, fill
 
 
 def build_adagrad(*, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7):
@@ -15,4 +15,4 @@ def build_adagrad(*, learning_rate=0.001, initial_accumulator_value=0.1, epsilon
 
     return build_optimizer(
         "adagrad", dict(learning_rate=learning_rate, epsilon=epsilon),
-        lambda spec: tf.fill(spec.shape, tf.constant(initial_accumulator_value, spec.dtype)), update)
+        lambda w: fill(w, initial_accumulator_value), update)

@@ -6,7 +6,7 @@
 
 import tensorflow as tf
 
-from fedexp.optimizer.base import bias_corrected_lr, build_optimizer
+from fedexp.optimizer.base import bias_corrected_lr, build_optimizer, zeros
 
 
 def build_adam(*, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
@@ -18,4 +18,4 @@ def build_adam(*, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
 
     return build_optimizer(
         "adam", dict(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon),
-        lambda spec: (tf.zeros(spec.shape, spec.dtype), tf.zeros(spec.shape, spec.dtype)), update)
+        lambda w: (zeros(w), zeros(w)), update)

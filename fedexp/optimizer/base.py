@@ -27,7 +27,8 @@ class Optimizer(NamedTuple):
 def build_optimizer(name, hparams: dict, slots: Callable[[Any], dict], update) -> Optimizer:
     """Builds an `Optimizer` from its hyperparameters and a per-tensor update rule.
 
-    `slots(spec)` gives the zero (or initial) accumulators of one weight tensor;
+    `slots(like)` gives the initial accumulators of one weight tensor (`like` is its spec,
+    or a tensor of its shape: a stack of clients' weights gets per-client accumulators);
     `update(hp, step, slot, w, g) -> (slot, w)` updates one tensor, where `hp` holds
     the hyperparameters and `step` counts the updates so far, this one included.
     """
@@ -63,6 +64,15 @@ def build_optimizer(name, hparams: dict, slots: Callable[[Any], dict], update) -
         return {**state, **{k: tf.cast(v, tf.float32) for k, v in new.items()}}
 
     return Optimizer(initialize, next_, get_hparams, set_hparams)
+
+
+def zeros(like):
+    """Zeros shaped like a weight given as a `tf.TensorSpec` or as a tensor."""
+    return tf.zeros_like(like) if tf.is_tensor(like) else tf.zeros(like.shape, like.dtype)
+
+
+def fill(like, value):
+    return zeros(like) + tf.constant(value, like.dtype)
 
 
 def bias_corrected_lr(hp, step):

@@ -5,7 +5,7 @@
 
 import tensorflow as tf
 
-from fedexp.optimizer.base import build_optimizer
+from fedexp.optimizer.base import build_optimizer, zeros
 
 
 def build_rmsprop(*, learning_rate=0.001, rho=0.9, epsilon=1e-7):
@@ -14,4 +14,4 @@ def build_rmsprop(*, learning_rate=0.001, rho=0.9, epsilon=1e-7):
         return v, w - hp["learning_rate"] * g / tf.sqrt(v + hp["epsilon"])
 
     return build_optimizer("rmsprop", dict(learning_rate=learning_rate, rho=rho, epsilon=epsilon),
-                           lambda spec: tf.zeros(spec.shape, spec.dtype), update)
+                           zeros, update)

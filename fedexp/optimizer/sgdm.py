@@ -4,9 +4,8 @@
     with momentum:    a <- momentum * a + g;  w <- w - lr * a
 """
 
-import tensorflow as tf
 
-from fedexp.optimizer.base import build_optimizer
+from fedexp.optimizer.base import build_optimizer, zeros
 
 
 def build_sgdm(*, learning_rate=0.01, momentum=None):
@@ -20,4 +19,4 @@ def build_sgdm(*, learning_rate=0.01, momentum=None):
         return acc, w - hp["learning_rate"] * acc
 
     return build_optimizer("sgdm", {"learning_rate": learning_rate, "momentum": momentum},
-                           lambda spec: tf.zeros(spec.shape, spec.dtype), update)
+                           zeros, update)

@@ -7,7 +7,7 @@
 
 import tensorflow as tf
 
-from fedexp.optimizer.base import bias_corrected_lr, build_optimizer
+from fedexp.optimizer.base import bias_corrected_lr, build_optimizer, fill, zeros
 
 
 def build_yogi(*, learning_rate=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-3, initial_accumulator_value=1e-6):
@@ -20,5 +20,4 @@ def build_yogi(*, learning_rate=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-3, in
 
     return build_optimizer(
         "yogi", dict(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon),
-        lambda spec: (tf.zeros(spec.shape, spec.dtype),
-                      tf.fill(spec.shape, tf.constant(initial_accumulator_value, spec.dtype))), update)
+        lambda w: (zeros(w), fill(w, initial_accumulator_value)), update)

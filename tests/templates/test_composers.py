@@ -5,7 +5,6 @@ import tensorflow as tf
 import fedexp
 from fedexp.data.federated import FederatedData
 from fedexp.model.linear import build_linear
-from tests.conftest import random_clients
 
 
 @pytest.fixture(scope="module")
