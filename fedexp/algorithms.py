@@ -23,25 +23,28 @@ def _compose_with_mean(model_fn, client_work, server_optimizer, *, weighted=True
 
 
 def build_weighted_fed_avg(model_fn, client_optimizer, server_optimizer=None, *,
-                           client_weighting=ClientWeighting.NUM_EXAMPLES):
-    """FedAvg (McMahan et al. 2017); the server optimizer defaults to SGD with learning rate 1."""
+                           client_weighting=ClientWeighting.NUM_EXAMPLES, batched="auto"):
+    """FedAvg (McMahan et al. 2017); the server optimizer defaults to SGD with learning rate 1.
+
+    `batched`: train the cohort side by side ("auto": for models of dense layers)."""
     return _compose_with_mean(
-        model_fn, build_model_delta_client_work(model_fn, client_optimizer, client_weighting),
+        model_fn, build_model_delta_client_work(model_fn, client_optimizer, client_weighting, batched=batched),
         server_optimizer or build_sgdm(learning_rate=1.0), name="fed_avg")
 
 
-def build_unweighted_fed_avg(model_fn, client_optimizer, server_optimizer=None):
+def build_unweighted_fed_avg(model_fn, client_optimizer, server_optimizer=None, *, batched="auto"):
     """FedAvg where every client's update counts the same."""
     return _compose_with_mean(
-        model_fn, build_model_delta_client_work(model_fn, client_optimizer, ClientWeighting.UNIFORM),
+        model_fn, build_model_delta_client_work(model_fn, client_optimizer, ClientWeighting.UNIFORM, batched=batched),
         server_optimizer or build_sgdm(learning_rate=1.0), weighted=False, name="unweighted_fed_avg")
 
 
 def build_fed_avg_with_gradient_clipping(model_fn, client_optimizer, server_optimizer=None, *, clip_norm=1.0,
-                                         client_weighting=ClientWeighting.NUM_EXAMPLES):
+                                         client_weighting=ClientWeighting.NUM_EXAMPLES, batched="auto"):
     """The seed tutorial's algorithm: FedAvg whose clients clip each step's gradient."""
     return _compose_with_mean(
-        model_fn, build_gradient_clipping_client_work(model_fn, client_optimizer, clip_norm, client_weighting),
+        model_fn, build_gradient_clipping_client_work(model_fn, client_optimizer, clip_norm, client_weighting,
+                                                      batched=batched),
         server_optimizer or build_sgdm(learning_rate=1.0), name="fed_avg_clip")
 
 

@@ -5,24 +5,32 @@
 Each client starts the optimizer afresh with the hyperparameters in the state, takes
 one step per batch, and sends `update = initial - trained` trainable weights with
 weight = its number of examples (or 1 under `ClientWeighting.UNIFORM`).
+
+Clients train one after another (`batched=False`), or side by side (`batched=True`): one
+loop over steps in which every client's forward pass is vectorized over the cohort axis
+and the optimizer updates the stacked `[clients, ...]` weights at once; a client whose
+batches have run out keeps its weights. `batched="auto"` picks side by side for models
+made only of dense layers: see `fedexp.model.batched`.
 """
 
 import tensorflow as tf
 
 from fedexp.client_work.training import (
-    ClientWeighting, TrainMetrics, batch_loss, client_ids, client_output_type, finalize_train_metrics, for_each_batch, for_each_client,
+    ClientWeighting, TrainMetrics, batch_loss, client_ids, masked_loss, client_output_type, finalize_train_metrics, for_each_batch, for_each_client,
     parse_weighting, update_weight, zero_if_non_finite)
 from fedexp.data.cohort import cohort_type
+from fedexp.model.batched import BATCHED_LAYERS, batched_forward
 from fedexp.model.functional import functional_model
 from fedexp.templates import ClientResult, ClientWorkProcess, Computation, MeasuredProcessOutput, at_clients
 
 
 def build_model_delta_client_work(model_fn, optimizer, client_weighting=ClientWeighting.NUM_EXAMPLES, *,
-                                  name="model_delta"):
-    return build_local_training_client_work(model_fn, optimizer, client_weighting, name=name)
+                                  batched="auto", name="model_delta"):
+    return build_local_training_client_work(model_fn, optimizer, client_weighting, batched=batched, name=name)
 
 
-def build_local_training_client_work(model_fn, optimizer, client_weighting, *, clip_norm=None, name):
+def build_local_training_client_work(model_fn, optimizer, client_weighting, *, clip_norm=None, batched="auto",
+                                     name):
     """Local optimizer steps on every batch; with `clip_norm`, each step's gradient is first
     clipped to that global norm (a hyperparameter, in the state next to the optimizer's)."""
     weighting = parse_weighting(client_weighting)
@@ -31,8 +39,23 @@ def build_local_training_client_work(model_fn, optimizer, client_weighting, *, c
     initial_hparams = optimizer.get_hparams(optimizer.initialize(trainable_type))
     if clip_norm is not None:
         if not clip_norm > 0:
-            raise ValueError(f"{name}: clip_norm must be > 0, found {clip_norm!r}")
+            raise ValueError(f"clip_norm must be > 0, found {clip_norm!r}")
         initial_hparams["clip_norm"] = tf.constant(clip_norm, tf.float32)
+    if batched not in ("auto", True, False):
+        raise ValueError(f"batched must be 'auto', true or false, found {batched!r}")
+    forward = batched_forward(model.keras_model)
+    if batched is True and forward is None:
+        raise ValueError(f"batched: '{model.keras_model.name}' has layers that cannot train side by side "
+                         f"(supported: {', '.join(BATCHED_LAYERS)}); use batched=false")
+    batched = forward is not None and batched in ("auto", True)
+
+    def clip(grads, clip_norm, axes=None):
+        """Clips to a global norm: of all of `grads`, or per client (axes: all but the cohort axis)."""
+        if axes is None:
+            return tuple(tf.clip_by_global_norm(grads, clip_norm)[0])
+        norm = tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(g), axes(g)) for g in grads]))  # [clients]
+        scale = clip_norm / tf.maximum(norm, clip_norm)
+        return tuple(g * tf.reshape(scale, [-1] + [1] * (g.shape.rank - 1)) for g in grads)
 
     def train_client(hparams, round_num, client, weights, data):
         opt_hparams = {k: v for k, v in hparams.items() if k != "clip_norm"}
@@ -45,7 +68,7 @@ def build_local_training_client_work(model_fn, optimizer, client_weighting, *, c
                     model, trainable, non_trainable, data.x[i], data.y[i], data.mask[i])
             grads = tape.gradient(loss, trainable)
             if clip_norm is not None:
-                grads = tuple(tf.clip_by_global_norm(grads, hparams["clip_norm"])[0])
+                grads = clip(grads, hparams["clip_norm"])
             opt_state, trainable = optimizer.next(opt_state, trainable, grads)
             return trainable, non_trainable, opt_state, metrics + batch_metrics
 
@@ -55,13 +78,57 @@ def build_local_training_client_work(model_fn, optimizer, client_weighting, *, c
         update = tf.nest.map_structure(tf.subtract, weights.trainable, trained)
         return ClientResult(*zero_if_non_finite(update, update_weight(weighting, metrics))), metrics
 
+    def train_side_by_side(hparams, weights, data):
+        """The whole cohort at once: weights and optimizer slots carry the cohort axis."""
+        opt_hparams = {k: v for k, v in hparams.items() if k != "clip_norm"}
+        opt_state = optimizer.set_hparams(optimizer.initialize(weights.trainable), opt_hparams)
+        steps = tf.reduce_sum(tf.cast(tf.reduce_any(data.mask > 0, axis=-1), tf.int32), axis=-1)  # [clients]
+
+        def step(i, trainable, opt_state, metrics, masked):
+            active = i < steps  # clients whose batches have not run out
+
+            def keep_inactive(new, old):
+                if not masked or new.shape.rank == 0:  # the step count and hyperparameters are shared
+                    return new
+                return tf.where(tf.reshape(active, [-1] + [1] * (new.shape.rank - 1)), new, old)
+
+            with tf.GradientTape() as tape:
+                tape.watch(trainable)
+                loss, batch_metrics = masked_loss(model, data.y[:, i], forward(trainable, data.x[:, i]),
+                                                  data.mask[:, i])
+                total = tf.reduce_sum(loss)  # clients are independent: d total / d w_c = d loss_c / d w_c
+            grads = tape.gradient(total, trainable)
+            if clip_norm is not None:
+                grads = clip(grads, hparams["clip_norm"], axes=lambda g: list(range(1, g.shape.rank)))
+            new_opt_state, new_trainable = optimizer.next(opt_state, trainable, grads)
+            return (tf.nest.map_structure(keep_inactive, new_trainable, trainable),
+                    tf.nest.map_structure(keep_inactive, new_opt_state, opt_state),
+                    metrics + batch_metrics)
+
+        # While every client has batches left, no client needs masking; then the longer ones go on alone.
+        loop_vars = (tf.constant(0), weights.trainable, opt_state, TrainMetrics(*[tf.zeros_like(steps, tf.float32)] * 4))
+        for until, masked in ((tf.reduce_min(steps), False), (tf.reduce_max(steps), True)):
+            loop_vars = tf.while_loop(lambda i, *_: i < until, lambda i, *v, m=masked: (i + 1, *step(i, *v, m)),
+                                      loop_vars)
+        _, trained, _, metrics = loop_vars
+        update = tf.nest.map_structure(tf.subtract, weights.trainable, trained)
+        return ClientResult(*zero_if_non_finite(update, update_weight(weighting, metrics))), metrics
+
+    # XLA fuses each side-by-side step into a few kernels; without it the stacked weights make
+    # more memory traffic than the sequential path saves (benchmarks/round_time.py). It compiles
+    # once per cohort shape, which `FederatedData.cohort` keeps to a few by bucketing steps.
+    train_side_by_side_xla = tf.function(train_side_by_side, jit_compile=True)
+
     def initialize():
         return {"hparams": dict(initial_hparams), "round": tf.constant(0, tf.int64)}
 
     def next_fn(state, weights, data):
-        result, metrics = for_each_client(
-            lambda i, w, d: train_client(state["hparams"], state["round"], i, w, d),
-            (client_ids(data), weights, data), client_output_type(trainable_type))
+        if batched:
+            result, metrics = train_side_by_side_xla(state["hparams"], weights, data)
+        else:
+            result, metrics = for_each_client(
+                lambda i, w, d: train_client(state["hparams"], state["round"], i, w, d),
+                (client_ids(data), weights, data), client_output_type(trainable_type))
         return MeasuredProcessOutput({**state, "round": state["round"] + 1}, result, finalize_train_metrics(metrics))
 
     def get_hparams(state):
@@ -72,9 +139,11 @@ def build_local_training_client_work(model_fn, optimizer, client_weighting, *, c
 
     init_fn = Computation(initialize)
     state_type = init_fn.result_type
-    return ClientWorkProcess(
+    work = ClientWorkProcess(
         init_fn,
         Computation(next_fn, state_type, at_clients(model.weights_type), cohort_type(model.feature_shape)),
         Computation(get_hparams, state_type),
         Computation(set_hparams, state_type, state_type["hparams"]),
         name=name)
+    work.batched = batched
+    return work

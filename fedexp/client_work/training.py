@@ -43,11 +43,18 @@ def batch_loss(model, trainable, non_trainable, x, y, mask):
     Returns (loss, new non-trainable weights, metrics).
     """
     outputs, non_trainable, model_losses = model.forward(ModelWeights(trainable, non_trainable), x, training=True)
+    loss, metrics = masked_loss(model, y, outputs, mask)
+    return loss + model_losses, non_trainable, metrics
+
+
+def masked_loss(model, y, outputs, mask):
+    """(mean loss over real examples, TrainMetrics) of a batch `[..., batch]`; leading axes (clients) are kept."""
     per_example = model.per_example_loss(y, outputs) * mask
-    n = tf.reduce_sum(mask)
-    loss = tf.math.divide_no_nan(tf.reduce_sum(per_example), n) + model_losses
+    n = tf.reduce_sum(mask, -1)
     hits = tf.cast(tf.equal(tf.argmax(outputs, -1, output_type=y.dtype), y), tf.float32) * mask
-    return loss, non_trainable, TrainMetrics(tf.reduce_sum(per_example), tf.reduce_sum(hits), n, tf.ones([]))
+    loss_sum = tf.reduce_sum(per_example, -1)
+    metrics = TrainMetrics(loss_sum, tf.reduce_sum(hits, -1), n, tf.cast(n > 0, tf.float32))
+    return tf.math.divide_no_nan(loss_sum, n), metrics
 
 
 def num_batches(mask):
@@ -78,14 +85,24 @@ def client_output_type(trainable_type):
 
 
 def update_weight(client_weighting: ClientWeighting, metrics: TrainMetrics):
-    return metrics.num_examples if client_weighting is ClientWeighting.NUM_EXAMPLES else tf.ones([])
+    num_examples = metrics.num_examples
+    return num_examples if client_weighting is ClientWeighting.NUM_EXAMPLES else tf.ones_like(num_examples)
 
 
 def zero_if_non_finite(update, weight):
-    """A client whose update has a NaN or Inf sends zeros with weight 0, as in TFF."""
-    finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(u)) for u in tf.nest.flatten(update)])
-    update = tf.nest.map_structure(lambda u: tf.where(finite, u, tf.zeros_like(u)), update)
-    return update, tf.where(finite, weight, 0.0)
+    """A client whose update has a NaN or Inf sends zeros with weight 0, as in TFF.
+
+    `weight` is a scalar for one client, or a vector for a cohort's stacked updates."""
+    lead = weight.shape.rank
+
+    def finite(u):
+        return tf.reduce_all(tf.math.is_finite(u), axis=list(range(lead, u.shape.rank)))
+
+    ok = tf.reduce_all(tf.stack([finite(u) for u in tf.nest.flatten(update)]), axis=0)
+    update = tf.nest.map_structure(
+        lambda u: tf.where(tf.reshape(ok, tf.concat([tf.shape(ok), [1] * (u.shape.rank - lead)], 0)), u, 0.0),
+        update)
+    return update, tf.where(ok, weight, 0.0)
 
 
 def finalize_train_metrics(metrics: TrainMetrics):

@@ -38,6 +38,7 @@ class FederatedData:
     def cohort(self, client_ids, *, batch_size, epochs=1, seed=None) -> Cohort:
         """The packed data of `client_ids` for `epochs` passes in batches of `batch_size`.
 
+        The steps axis is padded to a power of two, so that rounds share a few shapes.
         With a seed each client's examples are shuffled anew every epoch (and batches run
         across epoch boundaries, as `ds.shuffle().repeat(epochs).batch()` would); without
         one they come in their stored order.
@@ -48,6 +49,7 @@ class FederatedData:
             idx = self.client_indices(c)
             per_client.append(np.concatenate([idx if rng is None else rng.permutation(idx) for _ in range(epochs)]))
         steps = max(-(-len(i) // batch_size) for i in per_client) if per_client else 0
+        steps = 1 << max(steps - 1, 0).bit_length()  # a power of two: few shapes for XLA to compile
         padded = np.full([len(per_client), steps * batch_size], -1, np.int64)
         for row, idx in zip(padded, per_client):
             row[:len(idx)] = idx

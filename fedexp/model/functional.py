@@ -54,8 +54,10 @@ class FunctionalModel(NamedTuple):
 
     def reseeded(self, non_trainable, round_num, client):
         """Non-trainable weights whose seed states are moved to this round and client, so that
-        dropout draws fresh masks on every client in every round (the server's copy never moves)."""
-        offset = tf.stack([tf.cast(round_num, tf.int64), tf.cast(client, tf.int64) * 2**32])
+        dropout draws fresh masks on every client in every round (the server's copy never moves).
+        `client` is a position in the cohort, or a vector of them for stacked weights."""
+        client = tf.cast(client, tf.int64)
+        offset = tf.stack([tf.broadcast_to(tf.cast(round_num, tf.int64), tf.shape(client)), client * 2**32], -1)
         return tuple(w + offset if i in self.seed_states else w for i, w in enumerate(non_trainable))
 
     def per_example_loss(self, y, outputs):

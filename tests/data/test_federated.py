@@ -19,7 +19,7 @@ def examples(cohort, client):
 
 def test_cohort_is_padded_and_masked(data):
     cohort = data.cohort([1, 2], batch_size=3, epochs=2)
-    assert cohort.x.shape == (2, 5, 3, 2)  # client 1: 14 examples -> 5 batches of 3
+    assert cohort.x.shape == (2, 8, 3, 2)  # client 1: 14 examples -> 5 batches of 3, padded to 8 steps
     assert examples(cohort, 0) == [4, 5, 6, 7, 8, 9, 10] * 2
     assert examples(cohort, 1) == [11, 11]
     # Padding only follows the real examples.
