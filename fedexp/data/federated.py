@@ -21,6 +21,12 @@ class FederatedData:
             raise ValueError(f"client sizes sum to {self.client_sizes.sum()}, but there are "
                              f"{len(self.x)} examples and {len(self.y)} labels")
         self.offsets = np.concatenate([[0], np.cumsum(self.client_sizes)])
+        self._on_device = None  # (x, y) as tensors, made by the first cohort
+
+    def _tensors(self):
+        if self._on_device is None:  # placed once; each round gathers its cohort on the device
+            self._on_device = (tf.constant(self.x), tf.constant(self.y))
+        return self._on_device
 
     @classmethod
     def from_partition(cls, x, y, partition):
@@ -38,26 +44,32 @@ class FederatedData:
     def cohort(self, client_ids, *, batch_size, epochs=1, seed=None) -> Cohort:
         """The packed data of `client_ids` for `epochs` passes in batches of `batch_size`.
 
-        The steps axis is padded to a power of two, so that rounds share a few shapes.
+        The steps axis is padded to one of a few sizes (5, 6, 7, 8, 10, 12, 14, 16, 20, ...).
         With a seed each client's examples are shuffled anew every epoch (and batches run
         across epoch boundaries, as `ds.shuffle().repeat(epochs).batch()` would); without
         one they come in their stored order.
         """
-        rng = None if seed is None else np.random.default_rng(seed)
-        per_client = []
-        for c in client_ids:
-            idx = self.client_indices(c)
-            per_client.append(np.concatenate([idx if rng is None else rng.permutation(idx) for _ in range(epochs)]))
-        steps = max(-(-len(i) // batch_size) for i in per_client) if per_client else 0
-        steps = 1 << max(steps - 1, 0).bit_length()  # a power of two: few shapes for XLA to compile
-        padded = np.full([len(per_client), steps * batch_size], -1, np.int64)
-        for row, idx in zip(padded, per_client):
-            row[:len(idx)] = idx
-        mask = padded >= 0
-        gathered = np.maximum(padded, 0)
-        x = self.x[gathered].reshape(len(per_client), steps, batch_size, *self.x.shape[1:])
-        y = self.y[gathered].reshape(len(per_client), steps, batch_size)
-        return Cohort(tf.constant(x), tf.constant(y), tf.constant(mask.reshape(y.shape), tf.float32))
+        ids = np.asarray(client_ids, np.int64)
+        sizes = self.client_sizes[ids] * epochs  # examples each client visits
+        # One segment per (client, epoch), client-major; each is that client's examples, shuffled apart.
+        seg_lens = np.repeat(self.client_sizes[ids], epochs)
+        seg_starts = np.repeat(self.offsets[ids], epochs)
+        seg_of = np.repeat(np.arange(len(seg_lens)), seg_lens)
+        within = np.arange(seg_lens.sum()) - np.repeat(np.cumsum(seg_lens) - seg_lens, seg_lens)
+        if seed is not None:
+            within = within[np.lexsort((np.random.default_rng(seed).random(len(within)), seg_of))]
+        examples = seg_starts[seg_of] + within
+        steps = int(-(-sizes.max() // batch_size)) if len(ids) else 0
+        granule = 1 << max(steps.bit_length() - 3, 0)  # at most 4 sizes per octave, <= 25% padding:
+        steps = -(-steps // granule) * granule          # rounds share a few shapes for XLA to compile
+        padded = np.full([len(ids), steps * batch_size], -1, np.int64)
+        client_of = np.repeat(np.arange(len(ids)), sizes)
+        padded[client_of, np.arange(len(examples)) - np.repeat(np.cumsum(sizes) - sizes, sizes)] = examples
+        shape = [len(ids), steps, batch_size]
+        gathered = tf.constant(np.maximum(padded, 0).reshape(shape))
+        x, y = self._tensors()
+        mask = tf.constant((padded >= 0).reshape(shape), tf.float32)
+        return Cohort(tf.gather(x, gathered), tf.gather(y, gathered), mask)
 
     def client_dataset(self, client_id, *, batch_size) -> tf.data.Dataset:
         """One client's examples as a TFF-style dataset of `(x, y)` batches, in stored order."""

@@ -19,7 +19,7 @@ def examples(cohort, client):
 
 def test_cohort_is_padded_and_masked(data):
     cohort = data.cohort([1, 2], batch_size=3, epochs=2)
-    assert cohort.x.shape == (2, 8, 3, 2)  # client 1: 14 examples -> 5 batches of 3, padded to 8 steps
+    assert cohort.x.shape == (2, 5, 3, 2)  # client 1: 14 examples -> 5 batches of 3
     assert examples(cohort, 0) == [4, 5, 6, 7, 8, 9, 10] * 2
     assert examples(cohort, 1) == [11, 11]
     # Padding only follows the real examples.
@@ -64,3 +64,9 @@ def test_digits_are_real_mnist(digits):
     x, y = digits
     assert x.shape == (5000, 784) and x.min() == 0.0 and x.max() == 1.0
     assert np.bincount(y).tolist() == [500] * 10
+
+
+def test_the_steps_axis_is_bucketed_to_a_few_sizes():
+    data = FederatedData(np.zeros((9, 2), np.float32), np.zeros(9, np.int32), [9])
+    assert data.cohort([0], batch_size=1).x.shape[1] == 10  # 9 steps -> 10 (sizes: ..., 7, 8, 10, 12, ...)
+    assert data.cohort([0], batch_size=3).x.shape[1] == 3
