@@ -19,7 +19,7 @@ def build_centralized_evaluation(model_fn, x, y, *, batch_size=1000):
     ys = tf.constant(np.concatenate([y, np.zeros(pad, y.dtype)]).reshape(steps, batch_size))
     mask = tf.constant((np.arange(steps * batch_size) < len(x)).reshape(steps, batch_size), tf.float32)
 
-    @tf.function(input_signature=[model.weights_type])
+    @tf.function(input_signature=[model.weights_type], autograph=False)
     def evaluate(weights):
         def batch(i, loss_sum, correct):
             outputs, _, _ = model.forward(weights, xs[i], training=False)

@@ -117,7 +117,7 @@ def build_local_training_client_work(model_fn, optimizer, client_weighting, *, c
     # XLA fuses each side-by-side step into a few kernels; without it the stacked weights make
     # more memory traffic than the sequential path saves (benchmarks/round_time.py). It compiles
     # once per cohort shape, which `FederatedData.cohort` keeps to a few by bucketing steps.
-    train_side_by_side_xla = tf.function(train_side_by_side, jit_compile=True)
+    train_side_by_side_xla = tf.function(train_side_by_side, jit_compile=True, autograph=False)
 
     def initialize():
         return {"hparams": dict(initial_hparams), "round": tf.constant(0, tf.int64)}

@@ -112,7 +112,8 @@ class Computation:
                 f"{fn.__name__} takes {num_params} argument(s) but {len(parameter_type)} type(s) were given")
         self.fn = fn
         self.parameter_type = tuple(parameter_type)
-        self._compiled = tf.function(fn, input_signature=list(parameter_type))
+        # No autograph: blocks write their loops as tf.while_loop, and converting source costs seconds.
+        self._compiled = tf.function(fn, input_signature=list(parameter_type), autograph=False)
         self._concrete = self._compiled.get_concrete_function()
         self.result_type = type_of(self._concrete.structured_outputs)
 
