@@ -1,23 +1,50 @@
-"""fedexp: federated-learning experiments from TFF's building blocks on TensorFlow 2.21."""
+"""fedexp: federated-learning experiments from TFF's building blocks on TensorFlow 2.21.
 
-from fedexp import templates
-from fedexp.aggregator.mean import build_weighted_mean
-from fedexp.aggregator.unweighted_mean import build_unweighted_mean
-from fedexp.algorithms import (
-    build_fed_avg_with_gradient_clipping, build_fed_sgd, build_unweighted_fed_avg, build_weighted_fed_avg)
-from fedexp.client_work.fed_sgd import build_fed_sgd_client_work
-from fedexp.client_work.gradient_clipping import build_gradient_clipping_client_work
-from fedexp.client_work.model_delta import build_model_delta_client_work
-from fedexp.client_work.training import ClientWeighting
-from fedexp.data.cohort import Cohort
-from fedexp.distributor.broadcast import build_broadcast_process
-from fedexp.finalizer.apply_optimizer import build_apply_optimizer_finalizer
-from fedexp.model.functional import ModelWeights, weights_type
-from fedexp.optimizer.adagrad import build_adagrad
-from fedexp.optimizer.adam import build_adam
-from fedexp.optimizer.rmsprop import build_rmsprop
-from fedexp.optimizer.sgdm import build_sgdm
-from fedexp.optimizer.yogi import build_yogi
-from fedexp.templates.composers import compose_learning_process
+The names below are imported on first use, so that `fedexp --help` and the start of a
+run do not wait for TensorFlow before they need it.
+"""
 
+import importlib
+import time
+
+PROCESS_START = time.perf_counter()  # the first fedexp module a process loads: near its start
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "templates": "fedexp.templates",
+    "compose_learning_process": "fedexp.templates.composers",
+    "build_weighted_fed_avg": "fedexp.algorithms",
+    "build_unweighted_fed_avg": "fedexp.algorithms",
+    "build_fed_avg_with_gradient_clipping": "fedexp.algorithms",
+    "build_fed_sgd": "fedexp.algorithms",
+    "build_broadcast_process": "fedexp.distributor.broadcast",
+    "build_model_delta_client_work": "fedexp.client_work.model_delta",
+    "build_gradient_clipping_client_work": "fedexp.client_work.gradient_clipping",
+    "build_fed_sgd_client_work": "fedexp.client_work.fed_sgd",
+    "ClientWeighting": "fedexp.client_work.training",
+    "build_weighted_mean": "fedexp.aggregator.mean",
+    "build_unweighted_mean": "fedexp.aggregator.unweighted_mean",
+    "build_apply_optimizer_finalizer": "fedexp.finalizer.apply_optimizer",
+    "build_sgdm": "fedexp.optimizer.sgdm",
+    "build_adam": "fedexp.optimizer.adam",
+    "build_adagrad": "fedexp.optimizer.adagrad",
+    "build_yogi": "fedexp.optimizer.yogi",
+    "build_rmsprop": "fedexp.optimizer.rmsprop",
+    "ModelWeights": "fedexp.model.functional",
+    "weights_type": "fedexp.model.functional",
+    "Cohort": "fedexp.data.cohort",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'fedexp' has no attribute {name!r}")
+    module = importlib.import_module(_EXPORTS[name])
+    value = module if name == "templates" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *_EXPORTS])

@@ -13,8 +13,6 @@ from typing import NamedTuple
 import numpy as np
 import tensorflow as tf
 
-from fedexp.templates.computation import at_clients
-
 
 class Cohort(NamedTuple):
     x: tf.Tensor
@@ -23,11 +21,11 @@ class Cohort(NamedTuple):
 
 
 def cohort_type(feature_shape, x_dtype=tf.float32, y_dtype=tf.int32):
-    """The type of a packed cohort whose examples have `feature_shape`: `Cohort`@CLIENTS."""
-    return at_clients(Cohort(
-        x=tf.TensorSpec([None, None, *feature_shape], x_dtype),
-        y=tf.TensorSpec([None, None], y_dtype),
-        mask=tf.TensorSpec([None, None], tf.float32)))
+    """The type of a packed cohort whose examples have `feature_shape`: `Cohort`@CLIENTS
+    (the leading, unknown axis is the cohort's)."""
+    return Cohort(x=tf.TensorSpec([None, None, None, *feature_shape], x_dtype),
+                  y=tf.TensorSpec([None, None, None], y_dtype),
+                  mask=tf.TensorSpec([None, None, None], tf.float32))
 
 
 def pack_batches(client_batches, data_type) -> Cohort:

@@ -95,6 +95,9 @@ def train(cfg) -> dict:
             metrics["model/global_norm"] = global_norm(weights)
             if round_num == rounds or (cfg.eval_every and round_num % cfg.eval_every == 0):
                 metrics.update({f"eval/{k}": float(v) for k, v in experiment.evaluate(weights).items()})
+            if round_num == 1:
+                metrics["time/start_to_round_1_seconds"] = time.perf_counter() - fedexp.PROCESS_START
+                to_round_1 = metrics["time/start_to_round_1_seconds"]
             tracker.log_metrics(metrics, step=round_num)
             history.append({"round": round_num, **metrics})
             bar.set_postfix(progress_postfix(history), refresh=False)
@@ -104,7 +107,8 @@ def train(cfg) -> dict:
         if tracker.enabled:
             save_artifacts(cfg, tracker, experiment, weights, history)
     final = history[-1]
-    print(f"fedexp: {rounds} rounds in {wall:.1f} s ({wall / rounds:.2f} s/round): "
+    print(f"fedexp: {rounds} rounds in {wall:.1f} s ({wall / rounds:.2f} s/round; round 1 done {to_round_1:.1f} s "
+          f"after start): "
           f"eval accuracy {final['eval/accuracy']:.4f}, eval loss {final['eval/loss']:.4f}, "
           f"train accuracy {final.get('client_work/train/accuracy', float('nan')):.4f}")
     print(f"fedexp: {tracker.describe()}")
