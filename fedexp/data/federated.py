@@ -1,8 +1,8 @@
-"""A federated dataset held in memory once: examples grouped by client, plus offsets.
+"""A federated dataset held in memory once: the examples as given, plus each client's indices.
 
 Building a round's `Cohort` gathers the sampled clients' examples into padded
-`[clients, steps, batch, ...]` arrays with one NumPy gather; no per-client
-`tf.data` pipeline is involved (DESIGN decision 3).
+`[clients, steps, batch, ...]` arrays with one NumPy gather, placed on the device once;
+no per-client `tf.data` pipeline is involved (DESIGN decision 3).
 """
 
 import numpy as np
@@ -12,34 +12,32 @@ from fedexp.data.cohort import Cohort
 
 
 class FederatedData:
-    def __init__(self, x, y, client_sizes):
-        """`x`, `y`: every example, client by client; `client_sizes[c]`: how many belong to client c."""
+    def __init__(self, x, y, client_sizes, order=None):
+        """`x`, `y`: every example; `client_sizes[c]`: how many belong to client c, who holds
+        `x[order[k]]` for the k in its range (by default the examples come client by client).
+        The arrays are kept as given, never copied."""
         self.x = np.asarray(x)
         self.y = np.asarray(y)
         self.client_sizes = np.asarray(client_sizes, np.int64)
-        if self.client_sizes.sum() != len(self.x) or len(self.x) != len(self.y):
+        self.order = np.arange(len(self.x)) if order is None else np.asarray(order, np.int64)
+        if self.client_sizes.sum() != len(self.order) or len(self.x) != len(self.y):
             raise ValueError(f"client sizes sum to {self.client_sizes.sum()}, but there are "
-                             f"{len(self.x)} examples and {len(self.y)} labels")
+                             f"{len(self.order)} examples and {len(self.y)} labels")
         self.offsets = np.concatenate([[0], np.cumsum(self.client_sizes)])
-        self._on_device = None  # (x, y) as tensors, made by the first cohort
-
-    def _tensors(self):
-        if self._on_device is None:  # placed once; each round gathers its cohort on the device
-            self._on_device = (tf.constant(self.x), tf.constant(self.y))
-        return self._on_device
 
     @classmethod
     def from_partition(cls, x, y, partition):
         """`partition[c]` holds the indices of client c's examples in `x` and `y`."""
         order = np.concatenate(partition) if len(partition) else np.zeros(0, np.int64)
-        return cls(np.asarray(x)[order], np.asarray(y)[order], [len(p) for p in partition])
+        return cls(x, y, [len(p) for p in partition], order)
 
     @property
     def num_clients(self) -> int:
         return len(self.client_sizes)
 
     def client_indices(self, client_id):
-        return np.arange(self.offsets[client_id], self.offsets[client_id + 1])
+        """Where client `client_id`'s examples are in `x` and `y`."""
+        return self.order[self.offsets[client_id]:self.offsets[client_id + 1]]
 
     def cohort(self, client_ids, *, batch_size, epochs=1, seed=None) -> Cohort:
         """The packed data of `client_ids` for `epochs` passes in batches of `batch_size`.
@@ -58,18 +56,19 @@ class FederatedData:
         within = np.arange(seg_lens.sum()) - np.repeat(np.cumsum(seg_lens) - seg_lens, seg_lens)
         if seed is not None:
             within = within[np.lexsort((np.random.default_rng(seed).random(len(within)), seg_of))]
-        examples = seg_starts[seg_of] + within
+        examples = self.order[seg_starts[seg_of] + within]
         steps = int(-(-sizes.max() // batch_size)) if len(ids) else 0
         granule = 1 << max(steps.bit_length() - 3, 0)  # at most 4 sizes per octave, <= 25% padding:
         steps = -(-steps // granule) * granule          # rounds share a few shapes for XLA to compile
         padded = np.full([len(ids), steps * batch_size], -1, np.int64)
         client_of = np.repeat(np.arange(len(ids)), sizes)
         padded[client_of, np.arange(len(examples)) - np.repeat(np.cumsum(sizes) - sizes, sizes)] = examples
+        # Gathered here and sent to the device once per round: the dataset itself stays in host
+        # memory once (a TensorFlow copy of it would double, and briefly triple, the footprint).
         shape = [len(ids), steps, batch_size]
-        gathered = tf.constant(np.maximum(padded, 0).reshape(shape))
-        x, y = self._tensors()
-        mask = tf.constant((padded >= 0).reshape(shape), tf.float32)
-        return Cohort(tf.gather(x, gathered), tf.gather(y, gathered), mask)
+        gathered = np.maximum(padded, 0).reshape(shape)
+        return Cohort(tf.constant(self.x[gathered]), tf.constant(self.y[gathered]),
+                      tf.constant((padded >= 0).reshape(shape), tf.float32))
 
     def client_dataset(self, client_id, *, batch_size) -> tf.data.Dataset:
         """One client's examples as a TFF-style dataset of `(x, y)` batches, in stored order."""
@@ -94,6 +93,7 @@ class FederatedSplit:
         if size != int(np.prod(feature_shape)):
             raise ValueError(f"examples have {size} values; the model's input shape {tuple(feature_shape)} "
                              f"needs {int(np.prod(feature_shape))}")
-        train = FederatedData(self.train.x.reshape(-1, *feature_shape), self.train.y, self.train.client_sizes)
+        train = FederatedData(self.train.x.reshape(-1, *feature_shape), self.train.y, self.train.client_sizes,
+                              self.train.order)
         return FederatedSplit(train, self.test_x.reshape(-1, *feature_shape), self.test_y,
                               batch_size=self.batch_size, epochs=self.epochs)
