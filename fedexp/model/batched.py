@@ -13,10 +13,12 @@ def _dense(layer, position):
     kernel = position(layer.kernel)
     bias = position(layer.bias) if layer.use_bias else None
 
+    dtype = layer.compute_dtype  # float16 or bfloat16 under a mixed-precision policy
+
     def apply(trainable, h):
-        h = tf.matmul(h, trainable[kernel])
+        h = tf.matmul(tf.cast(h, dtype), tf.cast(trainable[kernel], dtype))
         if bias is not None:
-            h = h + tf.expand_dims(trainable[bias], -2)  # [clients, out] -> [clients, 1, out]
+            h = h + tf.expand_dims(tf.cast(trainable[bias], dtype), -2)  # [clients, out] -> [clients, 1, out]
         return layer.activation(h)
     return apply
 
@@ -57,5 +59,5 @@ def batched_forward(keras_model):
         h = x
         for step in steps:
             h = step(trainable, h)
-        return h
+        return tf.cast(h, tf.float32)  # the loss is computed in float32
     return forward

@@ -50,7 +50,8 @@ class FunctionalModel(NamedTuple):
         """(outputs, new non-trainable weights, the model's own losses such as regularizers)."""
         outputs, non_trainable, losses = self.keras_model.stateless_call(
             list(weights.trainable), list(weights.non_trainable), x, training=training, return_losses=True)
-        return outputs, tuple(non_trainable), tf.add_n(losses) if losses else 0.0
+        losses = tf.add_n([tf.cast(loss, tf.float32) for loss in losses]) if losses else 0.0
+        return tf.cast(outputs, tf.float32), tuple(non_trainable), losses  # the loss is float32 under mixed precision
 
     def reseeded(self, non_trainable, round_num, client):
         """Non-trainable weights whose seed states are moved to this round and client, so that

@@ -69,7 +69,7 @@ def build_experiment(cfg) -> Experiment:
         model_finalizer=instantiate(cfg, "finalizer", model_weights_type=weights,
                                     optimizer=instantiate(cfg, "server_optimizer")))
     try:
-        process = compose_learning_process(initial_weights_fn(model_fn), **blocks)
+        process = compose_learning_process(initial_weights_fn(model_fn), **blocks, jit_compile=cfg.jit_compile)
     except TemplateError as e:
         raise ConfigError(f"the blocks do not compose: {e}") from None
     return Experiment(process, data, model_fn, build_centralized_evaluation(model_fn, data.test_x, data.test_y))

@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 import fedexp
 from fedexp.runner.build import build_experiment, instantiate
+from fedexp.runner.device import precision_policy, select_device
 from fedexp.runner.errors import ConfigError
 from fedexp.tracking.plots import plot_learning_curve
 
@@ -36,6 +37,8 @@ def validate(cfg):
         value = cfg.get(key)
         if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
             raise ConfigError(f"{key} must be an integer >= {minimum}, found {value!r}")
+    if not isinstance(cfg.get("jit_compile"), bool):
+        raise ConfigError(f"jit_compile must be true or false, found {cfg.get('jit_compile')!r}")
 
 
 def run_tags(cfg) -> dict:
@@ -64,6 +67,11 @@ def global_norm(weights) -> float:
 def train(cfg) -> dict:
     """Runs one experiment and returns its final metrics; raises `ConfigError` before training on bad input."""
     validate(cfg)
+    with tf.device(select_device(cfg.device)), precision_policy(cfg.precision):
+        return run(cfg)
+
+
+def run(cfg) -> dict:
     tracker = instantiate(cfg, "tracking")
     tracker.check()
     experiment = build_experiment(cfg)

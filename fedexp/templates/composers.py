@@ -34,11 +34,13 @@ def _expect(ok, error, block, what, expected, found):
 
 
 def compose_learning_process(initial_model_weights_fn, model_weights_distributor, client_work,
-                             model_update_aggregator, model_finalizer, *, name="composed") -> LearningProcess:
+                             model_update_aggregator, model_finalizer, *, jit_compile=False,
+                             name="composed") -> LearningProcess:
     """Composes the four blocks into a `LearningProcess` whose state is a `LearningAlgorithmState`.
 
     `initial_model_weights_fn` is a no-argument function returning the initial model
-    weights (a `ModelWeights` of tensors); it is called once, here.
+    weights (a `ModelWeights` of tensors); it is called once, here. With `jit_compile`
+    the whole round is compiled by XLA.
     """
     blocks = dict(distributor=model_weights_distributor, client_work=client_work,
                   aggregator=model_update_aggregator, finalizer=model_finalizer)
@@ -103,7 +105,7 @@ def compose_learning_process(initial_model_weights_fn, model_weights_distributor
     get_hparams_fn = Computation(get_hparams, state_type)
     return LearningProcess(
         initialize_fn,
-        Computation(next_fn, state_type, c.next_fn.parameter_type[2]),
+        Computation(next_fn, state_type, c.next_fn.parameter_type[2], jit_compile=jit_compile),
         Computation(get_model_weights, state_type),
         Computation(set_model_weights, state_type, weights_type),
         get_hparams_fn,

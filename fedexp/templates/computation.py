@@ -101,11 +101,12 @@ class Computation:
 
     `Computation(fn, *parameter_type)` traces `fn` with one `tf.TensorSpec` nest per
     argument; `result_type` is the nest of specs it returns. Calling the computation
-    runs the compiled function, which never retraces (its input signature is fixed).
+    runs the compiled function, which never retraces (its input signature is fixed); with
+    `jit_compile`, XLA compiles it once per shape of its inputs.
     Composite processes call `fn` directly so that a whole round is one program.
     """
 
-    def __init__(self, fn: Callable[..., Any], *parameter_type):
+    def __init__(self, fn: Callable[..., Any], *parameter_type, jit_compile: bool = False):
         num_params = len(inspect.signature(fn).parameters)
         if num_params != len(parameter_type):
             raise TypeError(
@@ -113,7 +114,8 @@ class Computation:
         self.fn = fn
         self.parameter_type = tuple(parameter_type)
         # No autograph: blocks write their loops as tf.while_loop, and converting source costs seconds.
-        self._compiled = tf.function(fn, input_signature=list(parameter_type), autograph=False)
+        self._compiled = tf.function(fn, input_signature=list(parameter_type), autograph=False,
+                                     jit_compile=jit_compile)
         self._concrete = self._compiled.get_concrete_function()
         self.result_type = type_of(self._concrete.structured_outputs)
 
