@@ -7,6 +7,6 @@ from fedexp.client_work.training import ClientWeighting
 
 def build_gradient_clipping_client_work(model_fn, optimizer, clip_norm=1.0,
                                         client_weighting=ClientWeighting.NUM_EXAMPLES, *, batched="auto",
-                                        name="gradient_clipping"):
+                                        devices=(), name="gradient_clipping"):
     return build_local_training_client_work(model_fn, optimizer, client_weighting, clip_norm=clip_norm,
-                                            batched=batched, name=name)
+                                            batched=batched, devices=devices, name=name)

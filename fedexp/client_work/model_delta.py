@@ -16,7 +16,7 @@ made only of dense layers: see `fedexp.model.batched`.
 import tensorflow as tf
 
 from fedexp.client_work.training import (
-    ClientWeighting, TrainMetrics, batch_loss, client_ids, masked_loss, client_output_type, finalize_train_metrics, for_each_batch, for_each_client,
+    ClientWeighting, TrainMetrics, across_devices, batch_loss, client_ids, masked_loss, client_output_type, finalize_train_metrics, for_each_batch, for_each_client,
     parse_weighting, update_weight, zero_if_non_finite)
 from fedexp.data.cohort import cohort_type
 from fedexp.model.batched import BATCHED_LAYERS, batched_forward
@@ -25,14 +25,16 @@ from fedexp.templates import ClientResult, ClientWorkProcess, Computation, Measu
 
 
 def build_model_delta_client_work(model_fn, optimizer, client_weighting=ClientWeighting.NUM_EXAMPLES, *,
-                                  batched="auto", name="model_delta"):
-    return build_local_training_client_work(model_fn, optimizer, client_weighting, batched=batched, name=name)
+                                  batched="auto", devices=(), name="model_delta"):
+    return build_local_training_client_work(model_fn, optimizer, client_weighting, batched=batched, devices=devices,
+                                            name=name)
 
 
 def build_local_training_client_work(model_fn, optimizer, client_weighting, *, clip_norm=None, batched="auto",
-                                     name):
+                                     devices=(), name):
     """Local optimizer steps on every batch; with `clip_norm`, each step's gradient is first
-    clipped to that global norm (a hyperparameter, in the state next to the optimizer's)."""
+    clipped to that global norm (a hyperparameter, in the state next to the optimizer's).
+    With several `devices` the cohort is split across them (see `across_devices`)."""
     weighting = parse_weighting(client_weighting)
     model = functional_model(model_fn)
     trainable_type = model.weights_type.trainable
@@ -107,7 +109,9 @@ def build_local_training_client_work(model_fn, optimizer, client_weighting, *, c
 
         # While every client has batches left, no client needs masking; then the longer ones go on alone.
         loop_vars = (tf.constant(0), weights.trainable, opt_state, TrainMetrics(*[tf.zeros_like(steps, tf.float32)] * 4))
-        for until, masked in ((tf.reduce_min(steps), False), (tf.reduce_max(steps), True)):
+        # (min of max and min: an empty part of the cohort, on a device with no clients, runs no step.)
+        longest = tf.reduce_max(steps)
+        for until, masked in ((tf.minimum(tf.reduce_min(steps), longest), False), (longest, True)):
             loop_vars = tf.while_loop(lambda i, *_: i < until, lambda i, *v, m=masked: (i + 1, *step(i, *v, m)),
                                       loop_vars)
         _, trained, _, metrics = loop_vars
@@ -122,13 +126,15 @@ def build_local_training_client_work(model_fn, optimizer, client_weighting, *, c
     def initialize():
         return {"hparams": dict(initial_hparams), "round": tf.constant(0, tf.int64)}
 
-    def next_fn(state, weights, data):
+    def train_part(hparams, round_num, ids, weights, data):
         if batched:
-            result, metrics = train_side_by_side_xla(state["hparams"], weights, data)
-        else:
-            result, metrics = for_each_client(
-                lambda i, w, d: train_client(state["hparams"], state["round"], i, w, d),
-                (client_ids(data), weights, data), client_output_type(trainable_type))
+            return train_side_by_side_xla(hparams, weights, data)
+        return for_each_client(lambda i, w, d: train_client(hparams, round_num, i, w, d), (ids, weights, data),
+                               client_output_type(trainable_type))
+
+    def next_fn(state, weights, data):
+        result, metrics = across_devices(
+            devices, lambda *part: train_part(state["hparams"], state["round"], *part), (client_ids(data), weights, data))
         return MeasuredProcessOutput({**state, "round": state["round"] + 1}, result, finalize_train_metrics(metrics))
 
     def get_hparams(state):

@@ -74,6 +74,24 @@ def for_each_client(client_fn, clients_args, output_type):
                      parallel_iterations=10)
 
 
+def across_devices(devices, fn, clients_args):
+    """Runs `fn(*clients_args)` with the cohort split into one part per device, each part
+    placed on its device, and the parts' results stacked back: the aggregator then sees the
+    whole cohort and aggregates once. With fewer than two devices, `fn` runs as it is."""
+    if len(devices) < 2:
+        return fn(*clients_args)
+    flat = tf.nest.flatten(clients_args)
+    n, parts = tf.shape(flat[0])[0], len(devices)
+    sizes = n // parts + tf.cast(tf.range(parts) < n % parts, tf.int32)
+    splits = [tf.split(t, sizes, num=parts) for t in flat]
+    outputs = []
+    for k, device in enumerate(devices):
+        with tf.device(device):
+            outputs.append(fn(*tf.nest.pack_sequence_as(clients_args, [s[k] for s in splits])))
+    stacked = [tf.concat(leaves, 0) for leaves in zip(*(tf.nest.flatten(o) for o in outputs))]
+    return tf.nest.pack_sequence_as(outputs[0], stacked)
+
+
 def client_ids(data):
     """0, 1, ... for the clients of the cohort (their position in it)."""
     return tf.range(tf.shape(tf.nest.flatten(data)[0])[0], dtype=tf.int64)

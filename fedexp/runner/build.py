@@ -2,7 +2,7 @@
 
 Hydra instantiates every component from its YAML (`_target_` + hyperparameters);
 what depends on the model is injected here, by parameter name, into the builders
-that ask for it: `model_fn`, `optimizer`, `model_weights_type`, `value_type`.
+that ask for it: `model_fn`, `optimizer`, `model_weights_type`, `value_type`, `devices`.
 """
 
 import inspect
@@ -46,7 +46,8 @@ def instantiate(cfg, key, **available):
         raise ConfigError(f"{key}: {e}") from None
 
 
-def build_experiment(cfg) -> Experiment:
+def build_experiment(cfg, devices=()) -> Experiment:
+    """`devices`: where the cohort's clients train; with several, the cohort is split across them."""
     model_fn = instantiate(cfg, "model")
     try:
         model = functional_model(model_fn)
@@ -63,7 +64,7 @@ def build_experiment(cfg) -> Experiment:
     weights = model.weights_type
     blocks = dict(
         model_weights_distributor=instantiate(cfg, "distributor", model_weights_type=weights),
-        client_work=instantiate(cfg, "client_work", model_fn=model_fn,
+        client_work=instantiate(cfg, "client_work", model_fn=model_fn, devices=tuple(devices),
                                 optimizer=instantiate(cfg, "client_optimizer")),
         model_update_aggregator=instantiate(cfg, "aggregator", value_type=weights.trainable),
         model_finalizer=instantiate(cfg, "finalizer", model_weights_type=weights,

@@ -16,20 +16,21 @@ from fedexp.runner.errors import ConfigError
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
-def select_device(device) -> str:
+def select_devices(device) -> list:
+    """The devices a run computes on: every visible GPU (the cohort is split across them), or the CPU."""
     gpus = tf.config.list_physical_devices("GPU")
     if device not in ("auto", "cpu", "gpu"):
         raise ConfigError(f"device must be auto, cpu or gpu, found {device!r}")
     if device == "gpu" and not gpus:
         raise ConfigError("device: gpu was asked for, but TensorFlow sees no GPU; use device=auto or device=cpu")
     if device == "cpu" or not gpus:
-        return "/CPU:0"
+        return ["/CPU:0"]
     for gpu in gpus:
         try:
             tf.config.experimental.set_memory_growth(gpu, True)
         except RuntimeError:  # already initialized by an earlier run in this process
             pass
-    return "/GPU:0"
+    return [d.name for d in tf.config.list_logical_devices("GPU")]
 
 
 @contextlib.contextmanager

@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 import fedexp
 from fedexp.runner.build import build_experiment, instantiate
-from fedexp.runner.device import precision_policy, select_device
+from fedexp.runner.device import precision_policy, select_devices
 from fedexp.runner.errors import ConfigError
 from fedexp.tracking.plots import plot_learning_curve
 
@@ -67,14 +67,15 @@ def global_norm(weights) -> float:
 def train(cfg) -> dict:
     """Runs one experiment and returns its final metrics; raises `ConfigError` before training on bad input."""
     validate(cfg)
-    with tf.device(select_device(cfg.device)), precision_policy(cfg.precision):
-        return run(cfg)
+    devices = select_devices(cfg.device)
+    with tf.device(devices[0]), precision_policy(cfg.precision):
+        return run(cfg, devices)
 
 
-def run(cfg) -> dict:
+def run(cfg, devices) -> dict:
     tracker = instantiate(cfg, "tracking")
     tracker.check()
-    experiment = build_experiment(cfg)
+    experiment = build_experiment(cfg, devices)
     process, data = experiment.process, experiment.data
     rounds, per_round, seed = cfg.num_rounds, cfg.clients_per_round, cfg.seed
     history = []
