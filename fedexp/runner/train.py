@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 from tqdm import tqdm
 
@@ -43,7 +44,6 @@ def validate(cfg):
 
 def run_tags(cfg) -> dict:
     tags = {"fedexp.version": fedexp.__version__}
-    from hydra.core.hydra_config import HydraConfig
     if HydraConfig.initialized():
         hydra_cfg = HydraConfig.get()
         tags.update({f"choice.{group}": option for group, option in hydra_cfg.runtime.choices.items()
@@ -85,6 +85,7 @@ def run(cfg, devices) -> dict:
         tracker.set_tags({"tracking.uri": getattr(tracker, "uri", "none")})
         start = time.perf_counter()
         state = process.initialize()
+        last_eval = None
         bar = tqdm(range(1, rounds + 1), desc="fedexp", unit="round")
         for round_num in bar:
             tick = time.perf_counter()
@@ -105,11 +106,11 @@ def run(cfg, devices) -> dict:
             if round_num == rounds or (cfg.eval_every and round_num % cfg.eval_every == 0):
                 metrics.update({f"eval/{k}": float(v) for k, v in experiment.evaluate(weights).items()})
             if round_num == 1:
-                metrics["time/start_to_round_1_seconds"] = time.perf_counter() - fedexp.PROCESS_START
-                to_round_1 = metrics["time/start_to_round_1_seconds"]
+                to_round_1 = metrics["time/start_to_round_1_seconds"] = time.perf_counter() - fedexp.PROCESS_START
             tracker.log_metrics(metrics, step=round_num)
             history.append({"round": round_num, **metrics})
-            bar.set_postfix(progress_postfix(history), refresh=False)
+            last_eval = metrics.get("eval/accuracy", last_eval)
+            bar.set_postfix(progress_postfix(metrics, last_eval), refresh=False)
         bar.close()
         wall = time.perf_counter() - start
         tracker.log_metrics({"time/total_seconds": wall}, step=rounds)
@@ -125,27 +126,23 @@ def run(cfg, devices) -> dict:
 
 
 def run_name(cfg):
-    from hydra.core.hydra_config import HydraConfig
     if HydraConfig.initialized():
         choices = HydraConfig.get().runtime.choices
         return f"{choices.get('algo') or choices.get('client_work')}-{choices.get('model')}"
     return None
 
 
-def progress_postfix(history) -> dict:
-    last = history[-1]
-    evaluated = [h for h in history if "eval/accuracy" in h]
-    postfix = {"train_acc": f"{last.get('client_work/train/accuracy', float('nan')):.3f}"}
-    if evaluated:
-        postfix["eval_acc"] = f"{evaluated[-1]['eval/accuracy']:.3f}"
-    postfix["s/round"] = f"{last['time/round_seconds']:.3f}"
+def progress_postfix(metrics, last_eval) -> dict:
+    postfix = {"train_acc": f"{metrics.get('client_work/train/accuracy', float('nan')):.3f}"}
+    if last_eval is not None:
+        postfix["eval_acc"] = f"{last_eval:.3f}"
+    postfix["s/round"] = f"{metrics['time/round_seconds']:.3f}"
     return postfix
 
 
 def save_artifacts(cfg, tracker, experiment, weights, history):
     """The resolved config, Hydra's .hydra folder, the final model and the learning curve."""
     tracker.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
-    from hydra.core.hydra_config import HydraConfig
     if HydraConfig.initialized():
         hydra_dir = Path(HydraConfig.get().runtime.output_dir) / ".hydra"
         if hydra_dir.is_dir():
