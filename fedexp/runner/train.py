@@ -5,13 +5,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import tensorflow as tf
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 from tqdm import tqdm
 
 import fedexp
+from fedexp.data.sampling import cohorts
 from fedexp.runner.build import build_experiment, instantiate
 from fedexp.runner.device import precision_policy, select_devices
 from fedexp.runner.errors import ConfigError
@@ -86,13 +86,9 @@ def run(cfg, devices) -> dict:
         start = time.perf_counter()
         state = process.initialize()
         last_eval = None
-        bar = tqdm(range(1, rounds + 1), desc="fedexp", unit="round")
-        for round_num in bar:
-            tick = time.perf_counter()
-            clients = np.random.default_rng([seed, 1, round_num]).choice(
-                data.train.num_clients, per_round, replace=False)
-            cohort = data.train.cohort(clients, batch_size=data.batch_size, epochs=data.epochs,
-                                       seed=[seed, 2, round_num])
+        bar = tqdm(total=rounds, desc="fedexp", unit="round")
+        tick = time.perf_counter()
+        for round_num, _, cohort in cohorts(data, per_round, range(1, rounds + 1), seed=seed, device=devices[0]):
             output = process.next(state, cohort)
             state = output.state
             metrics = {k: float(v) for k, v in flatten(output.metrics, "/").items()}
@@ -111,6 +107,8 @@ def run(cfg, devices) -> dict:
             history.append({"round": round_num, **metrics})
             last_eval = metrics.get("eval/accuracy", last_eval)
             bar.set_postfix(progress_postfix(metrics, last_eval), refresh=False)
+            bar.update()
+            tick = time.perf_counter()
         bar.close()
         wall = time.perf_counter() - start
         tracker.log_metrics({"time/total_seconds": wall}, step=rounds)

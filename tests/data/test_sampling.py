@@ -1,0 +1,44 @@
+import numpy as np
+import pytest
+
+from fedexp.data.federated import FederatedData, FederatedSplit
+from fedexp.data.sampling import cohorts, sample_clients
+
+
+@pytest.fixture
+def split():
+    x = np.arange(60, dtype=np.float32).reshape(30, 2)
+    train = FederatedData(x, np.arange(30, dtype=np.int32), [3] * 10)
+    return FederatedSplit(train, x[:2], np.zeros(2), batch_size=2, epochs=2)
+
+
+def test_a_round_never_repeats_a_client_and_the_seed_fixes_the_draw():
+    draws = [sample_clients(100, 30, seed=7, round_num=r) for r in range(20)]
+    assert all(len(set(d)) == 30 and 0 <= d.min() and d.max() < 100 for d in draws)
+    np.testing.assert_array_equal(draws[3], sample_clients(100, 30, seed=7, round_num=3))
+    assert not np.array_equal(draws[3], sample_clients(100, 30, seed=8, round_num=3))
+    assert len({tuple(d) for d in draws}) == 20  # a new cohort every round
+
+
+def test_prefetched_cohorts_are_the_ones_the_round_asks_for(split):
+    got = list(cohorts(split, 4, [5, 1, 9], seed=3))
+    assert [r for r, _, _ in got] == [5, 1, 9]
+    for round_num, clients, cohort in got:
+        np.testing.assert_array_equal(clients, sample_clients(10, 4, seed=3, round_num=round_num))
+        expected = split.train.cohort(clients, batch_size=2, epochs=2, seed=[3, 2, round_num])
+        for a, b in zip(cohort, expected):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_an_error_packing_a_cohort_surfaces_in_the_round_that_needs_it(split, monkeypatch):
+    pack = FederatedData.cohort
+
+    def fail_in_round_2(self, clients, *, seed, **kwargs):
+        if seed[2] == 2:
+            raise RuntimeError("disk gone")
+        return pack(self, clients, seed=seed, **kwargs)
+    monkeypatch.setattr(FederatedData, "cohort", fail_in_round_2)
+    stream = cohorts(split, 2, [1, 2, 3], seed=0)
+    assert next(stream)[0] == 1
+    with pytest.raises(RuntimeError, match="disk gone"):
+        next(stream)
