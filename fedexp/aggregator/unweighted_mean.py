@@ -2,21 +2,16 @@
 
     next: (<()@SERVER, V@CLIENTS> -> <state=()@SERVER, result=V@SERVER, measurements=M@SERVER>)
 
-`mean_weight` measures the number of clients averaged.
+Measures `mean_weight`, the number of clients averaged, and `bytes_received`.
 """
 
 import tensorflow as tf
 
-from fedexp.templates import AggregationProcess, Computation, MeasuredProcessOutput, at_clients, federated_mean
+from fedexp.aggregator.stage import build_leaf, num_clients
+from fedexp.templates import federated_mean
 
 
 def build_unweighted_mean(value_type, *, name="unweighted_mean"):
-    def initialize():
-        return ()
-
-    def next_fn(state, value):
-        num_clients = tf.cast(tf.shape(tf.nest.flatten(value)[0])[0], tf.float32)
-        return MeasuredProcessOutput(state, federated_mean(value), {"mean_weight": num_clients})
-
-    init_fn = Computation(initialize)
-    return AggregationProcess(init_fn, Computation(next_fn, init_fn.result_type, at_clients(value_type)), name=name)
+    return build_leaf(value_type, lambda value: (federated_mean(value),
+                                                 {"mean_weight": tf.cast(num_clients(value), tf.float32)}),
+                      name=name)

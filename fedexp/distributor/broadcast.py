@@ -1,17 +1,25 @@
 """The distributor of FedAvg: the server's model weights, sent unchanged to every client.
 
-    next: (<()@SERVER, W@SERVER> -> <state=()@SERVER, result=W@CLIENTS, measurements=()@SERVER>)
+    next: (<()@SERVER, W@SERVER> -> <state=()@SERVER, result=W@CLIENTS, measurements=M@SERVER>)
+
+Measures `bytes_sent`: the weights' size times the clients sent to.
 """
 
-from fedexp.templates import Computation, DistributionProcess, MeasuredProcessOutput, federated_broadcast
+import tensorflow as tf
+
+from fedexp.templates import Computation, bytes_of, DistributionProcess, MeasuredProcessOutput, federated_broadcast
 
 
 def build_broadcast_process(model_weights_type, *, name="broadcast"):
+    size = bytes_of(model_weights_type)
+
     def initialize():
         return ()
 
     def next_fn(state, weights):
-        return MeasuredProcessOutput(state, federated_broadcast(weights), ())
+        sent = federated_broadcast(weights)
+        clients = tf.shape(tf.nest.flatten(sent)[0])[0]
+        return MeasuredProcessOutput(state, sent, {"bytes_sent": tf.cast(clients, tf.float32) * size})
 
     init_fn = Computation(initialize)
     return DistributionProcess(init_fn, Computation(next_fn, init_fn.result_type, model_weights_type), name=name)

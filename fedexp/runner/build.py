@@ -2,7 +2,8 @@
 
 Hydra instantiates every component from its YAML (`_target_` + hyperparameters);
 what depends on the model is injected here, by parameter name, into the builders
-that ask for it: `model_fn`, `optimizer`, `model_weights_type`, `value_type`, `devices`.
+that ask for it: `model_fn`, `optimizer`, `model_weights_type`, `value_type`, `devices`, and
+for aggregators `clients_per_round`, `num_clients` and `seed`.
 """
 
 import inspect
@@ -10,6 +11,7 @@ from typing import Any, Callable, NamedTuple
 
 import hydra
 from hydra.errors import InstantiationException
+from omegaconf import DictConfig, OmegaConf
 
 from fedexp.data.federated import FederatedSplit
 from fedexp.evaluation import build_centralized_evaluation
@@ -23,6 +25,7 @@ class Experiment(NamedTuple):
     data: FederatedSplit
     model_fn: Callable[[], Any]
     evaluate: Callable[[Any], dict]
+    privacy: Any = None  # the aggregator's PrivacyLedger, under differential privacy
 
 
 def instantiate(cfg, key, **available):
@@ -30,13 +33,16 @@ def instantiate(cfg, key, **available):
 
     A builder's error becomes a `ConfigError` naming the key: `client_optimizer.learning_rate must be ...`.
     """
-    node = cfg.get(key)
+    node = OmegaConf.select(cfg, key)
     if node is None:
         return None
+    # Nested components (an aggregator's `inner`) first, with the same injections: TFF's factory nesting.
+    nested = {k: instantiate(cfg, f"{key}.{k}", **available) for k, v in node.items()
+              if isinstance(v, DictConfig) and "_target_" in v}
     try:
         params = inspect.signature(hydra.utils.get_method(node._target_)).parameters
         injected = {k: v for k, v in available.items() if k in params and v is not None}
-        return hydra.utils.instantiate(node, **injected, _convert_="all")
+        return hydra.utils.instantiate(node, **injected, **nested, _convert_="all")
     except InstantiationException as e:
         cause = e.__cause__ or e
         message = str(cause).strip()
@@ -66,11 +72,18 @@ def build_experiment(cfg, devices=()) -> Experiment:
         model_weights_distributor=instantiate(cfg, "distributor", model_weights_type=weights),
         client_work=instantiate(cfg, "client_work", model_fn=model_fn, devices=tuple(devices),
                                 optimizer=instantiate(cfg, "client_optimizer")),
-        model_update_aggregator=instantiate(cfg, "aggregator", value_type=weights.trainable),
+        model_update_aggregator=instantiate(cfg, "aggregator", value_type=weights.trainable, seed=cfg.seed,
+                                            clients_per_round=cfg.clients_per_round,
+                                            num_clients=data.train.num_clients),
         model_finalizer=instantiate(cfg, "finalizer", model_weights_type=weights,
                                     optimizer=instantiate(cfg, "server_optimizer")))
     try:
         process = compose_learning_process(initial_weights_fn(model_fn), **blocks, jit_compile=cfg.jit_compile)
     except TemplateError as e:
         raise ConfigError(f"the blocks do not compose: {e}") from None
-    return Experiment(process, data, model_fn, build_centralized_evaluation(model_fn, data.test_x, data.test_y))
+    privacy = getattr(blocks["model_update_aggregator"], "privacy", None)
+    if privacy is not None and privacy.next_round_exceeds_budget():
+        raise ConfigError(f"aggregator.epsilon_budget: one round already spends epsilon = "
+                          f"{privacy.epsilon([privacy.next_noise_multiplier]):.3g} > {privacy.epsilon_budget}")
+    return Experiment(process, data, model_fn, build_centralized_evaluation(model_fn, data.test_x, data.test_y),
+                      privacy)

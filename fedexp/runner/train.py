@@ -76,7 +76,7 @@ def run(cfg, devices) -> dict:
     tracker = instantiate(cfg, "tracking")
     tracker.check()
     experiment = build_experiment(cfg, devices)
-    process, data = experiment.process, experiment.data
+    process, data, privacy = experiment.process, experiment.data, experiment.privacy
     rounds, per_round, seed = cfg.num_rounds, cfg.clients_per_round, cfg.seed
     history = []
 
@@ -99,7 +99,12 @@ def run(cfg, devices) -> dict:
                             flatten(process.get_hparams(state), "/").items()})
             weights = process.get_model_weights(state)
             metrics["model/global_norm"] = global_norm(weights)
-            if round_num == rounds or (cfg.eval_every and round_num % cfg.eval_every == 0):
+            stop = None
+            if privacy:
+                metrics["privacy/epsilon"] = privacy.record(metrics[privacy.metric])
+                if privacy.next_round_exceeds_budget():
+                    stop = f"epsilon budget {privacy.epsilon_budget} reached after round {round_num}"
+            if round_num == rounds or stop or (cfg.eval_every and round_num % cfg.eval_every == 0):
                 metrics.update({f"eval/{k}": float(v) for k, v in experiment.evaluate(weights).items()})
             if round_num == 1:
                 to_round_1 = metrics["time/start_to_round_1_seconds"] = time.perf_counter() - fedexp.PROCESS_START
@@ -108,9 +113,15 @@ def run(cfg, devices) -> dict:
             last_eval = metrics.get("eval/accuracy", last_eval)
             bar.set_postfix(progress_postfix(metrics, last_eval), refresh=False)
             bar.update()
+            if stop:
+                tracker.set_tags({"stopped": stop})
+                break
             tick = time.perf_counter()
         bar.close()
+        if stop:
+            print(f"fedexp: stopped: {stop}")
         wall = time.perf_counter() - start
+        rounds = round_num
         tracker.log_metrics({"time/total_seconds": wall}, step=rounds)
         if tracker.enabled:
             save_artifacts(cfg, tracker, experiment, weights, history)

@@ -4,7 +4,7 @@ from fedexp.templates.aggregation_process import AggregationProcess
 from fedexp.templates.client_work import ClientResult, ClientWorkProcess
 from fedexp.templates.composers import compose_learning_process
 from fedexp.templates.computation import (
-    CLIENTS, SERVER, Computation, at_clients, is_assignable, member_type, placement_of, type_of, type_str)
+    CLIENTS, SERVER, Computation, at_clients, bytes_of, is_assignable, member_type, placement_of, type_of, type_str)
 from fedexp.templates.distribution_process import DistributionProcess
 from fedexp.templates.errors import (
     AggregationNotFederatedError, AggregationPlacementError, AggregationValueTypeMismatchError, BlockRoleError,

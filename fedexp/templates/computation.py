@@ -36,6 +36,11 @@ def type_of(value):
     return tf.nest.map_structure(spec, value)
 
 
+def bytes_of(type_) -> int:
+    """The size in bytes of a value of `type_` (fully shaped)."""
+    return sum(s.shape.num_elements() * s.dtype.size for s in tf.nest.flatten(type_))
+
+
 def placement_of(type_):
     """SERVER, CLIENTS, None for an empty nest (placeable anywhere); raises if neither."""
     leaves = tf.nest.flatten(type_)
@@ -107,8 +112,10 @@ class Computation:
     """
 
     def __init__(self, fn: Callable[..., Any], *parameter_type, jit_compile: bool = False):
-        num_params = len(inspect.signature(fn).parameters)
-        if num_params != len(parameter_type):
+        params = inspect.signature(fn).parameters.values()
+        num_params = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+        varargs = any(p.kind == p.VAR_POSITIONAL for p in params)  # next(state, value, *weight)
+        if len(parameter_type) < num_params or (not varargs and len(parameter_type) != num_params):
             raise TypeError(
                 f"{fn.__name__} takes {num_params} argument(s) but {len(parameter_type)} type(s) were given")
         self.fn = fn

@@ -19,7 +19,8 @@ def test_weighted_mean_matches_numpy(mean):
     out = mean.next(mean.initialize(), (a, b), w)
     np.testing.assert_allclose(out.result[0], np.average(a, axis=0, weights=w), rtol=1e-5)
     np.testing.assert_allclose(out.result[1], np.average(b, axis=0, weights=w), rtol=1e-5)
-    assert float(out.measurements["mean_weight"]) == pytest.approx(w.sum(), rel=1e-6)
+    assert float(out.measurements["mean"]["mean_weight"]) == pytest.approx(w.sum(), rel=1e-6)
+    assert float(out.measurements["mean"]["bytes_received"]) == 5 * (6 + 4 + 1) * 4  # values and weights
     assert mean.is_weighted
 
 
@@ -35,11 +36,11 @@ def test_unweighted_mean_matches_numpy():
     out = mean.next(mean.initialize(), (a, b))
     np.testing.assert_allclose(out.result[0], a.mean(0), rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(out.result[1], b.mean(0), rtol=1e-5, atol=1e-7)
-    assert out.measurements["mean_weight"] == 7.0
+    assert out.measurements["unweighted_mean"]["mean_weight"] == 7.0
     assert not mean.is_weighted
 
 
 def test_the_signature_places_values_at_clients_and_the_result_at_server(mean):
     assert mean.next_fn.type_signature == (
         "(<<>,<float32[?,3,2],float32[?,4]>@CLIENTS,float32[?]@CLIENTS> -> "
-        "<state=<>,result=<float32[3,2],float32[4]>@SERVER,measurements=<mean_weight=float32>@SERVER>)")
+        "<state=<>,result=<float32[3,2],float32[4]>@SERVER,measurements=<mean=<bytes_received=float32,mean_weight=float32>>@SERVER>)")

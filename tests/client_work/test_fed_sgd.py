@@ -18,7 +18,7 @@ def test_fed_sgd_over_all_clients_is_one_full_batch_gradient_step(linear_fn):
     np.testing.assert_allclose(new_w, w - 0.3 * grad_w, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(new_b, b - 0.3 * grad_b, rtol=1e-5, atol=1e-7)
     assert out.metrics["client_work"]["train"]["num_examples"] == 30
-    assert out.metrics["aggregator"]["mean_weight"] == 30.0
+    assert out.metrics["aggregator"]["mean"]["mean_weight"] == 30.0
 
 
 def test_fed_sgd_client_update_is_its_mean_gradient(linear_fn):

@@ -27,7 +27,7 @@ def test_one_run_is_recorded_in_mlflow(tmp_path):
     assert tags["algo"] == "fedavg_clip" and tags["choice.client_work"] == "gradient_clipping"
     assert "num_rounds=3" in tags["overrides"] and tags["fedexp.version"]
     for key in ("client_work/train/loss", "client_work/train/accuracy", "client_work/train/num_examples",
-                "aggregator/mean_weight", "finalizer/update_non_finite", "hparams/client_work/learning_rate",
+                "aggregator/mean/mean_weight", "aggregator/mean/bytes_received", "distributor/bytes_sent", "finalizer/update_non_finite", "hparams/client_work/learning_rate",
                 "hparams/client_work/clip_norm", "model/global_norm", "time/round_seconds",
                 "time/examples_per_second", "eval/accuracy", "eval/loss"):
         assert [m.step for m in client.get_metric_history(run.info.run_id, key)] == [1, 2, 3], key

@@ -13,13 +13,15 @@ def options(group):
     return sorted(p.stem for p in (Path(CONFIG_DIR) / group).glob("*.yaml"))
 
 
+EXTRA = {"krum": ["clients_per_round=5"], "multi_krum": ["clients_per_round=5"],  # f = 1 needs 2f + 3 clients
+         "dp_fedavg": ["aggregator.clipped_count_stddev=1.0"]}  # the default, m / 20, is for 100s of clients
 BLOCK_OPTIONS = [(group, option) for group in ("distributor", "client_work", "aggregator", "finalizer", "model")
                  for option in options(group)]
 
 
 @pytest.mark.parametrize("group, option", BLOCK_OPTIONS, ids=[f"{g}={o}" for g, o in BLOCK_OPTIONS])
 def test_every_block_option_builds_a_process_that_runs(group, option):
-    cfg = compose(*TINY, f"{group}={option}")
+    cfg = compose(*TINY, f"{group}={option}", *EXTRA.get(option, []))
     experiment = build_experiment(cfg)
     state = experiment.process.initialize()
     cohort = experiment.data.train.cohort([0, 1], batch_size=50)
@@ -45,7 +47,7 @@ def test_tracking_and_data_options_instantiate(option):
 
 @pytest.mark.parametrize("preset", options("algo"))
 def test_every_algo_preset_runs_two_rounds(preset):
-    final = train(compose(*TINY, f"+algo={preset}", "tracking=none"))
+    final = train(compose(*TINY, f"+algo={preset}", "tracking=none", *EXTRA.get(preset, [])))
     assert final["round"] == 2
     assert final["client_work/train/num_examples"] > 0 and 0.0 <= final["eval/accuracy"] <= 1.0
     assert final["finalizer/update_non_finite"] == 0

@@ -119,4 +119,4 @@ def test_unweighted_fed_avg_and_fed_sgd_run(linear_fn, data):
                     fedexp.build_fed_sgd(linear_fn)):
         out = process.next(process.initialize(), cohort)
         assert out.metrics["client_work"]["train"]["num_examples"] == 35
-    assert out.metrics["aggregator"]["mean_weight"] == 35.0
+    assert out.metrics["aggregator"]["mean"]["mean_weight"] == 35.0

@@ -1,0 +1,41 @@
+"""Krum (Blanchard et al. 2017): the server takes the update of the client closest to its
+neighbours. Each client is scored by the sum of squared distances to its n - f - 2
+nearest others (f: the Byzantine clients tolerated); Krum keeps the best-scored client's
+value, Multi-Krum (`multi` > 1) the mean of the `multi` best.
+
+    next: (<()@SERVER, V@CLIENTS> -> <state=()@SERVER, result=V@SERVER, measurements=M@SERVER>)
+
+Measures `selected_client`, the cohort position of the best-scored client.
+"""
+
+import tensorflow as tf
+
+from fedexp.aggregator.stage import build_leaf, num_clients
+
+
+def krum_scores(flat, f):
+    """flat: [clients, d] -> each client's Krum score, [clients]."""
+    sq = tf.reduce_sum(tf.square(flat), axis=1)
+    dist = tf.maximum(sq[:, None] + sq[None, :] - 2 * tf.matmul(flat, flat, transpose_b=True), 0.0)
+    n = tf.shape(flat)[0]
+    nearest = tf.maximum(n - f - 2, 1)
+    # Sorted distances per row; column 0 is the client itself (distance 0).
+    return tf.reduce_sum(tf.sort(dist, axis=1)[:, 1:nearest + 1], axis=1)
+
+
+def build_krum(value_type, *, f=1, multi=1, clients_per_round=None, name="krum"):
+    for key, value, least in (("f", f, 0), ("multi", multi, 1)):
+        if not (isinstance(value, int) and value >= least):
+            raise ValueError(f"{key} must be an integer >= {least}, found {value!r}")
+    if clients_per_round is not None and clients_per_round < 2 * f + 3:
+        raise ValueError(f"f={f} Byzantine clients need clients_per_round >= 2f + 3 = {2 * f + 3}, "
+                         f"found {clients_per_round}")
+
+    def reduce(value):
+        n = num_clients(value)
+        flat = tf.concat([tf.reshape(v, [n, -1]) for v in tf.nest.flatten(value)], axis=1)
+        best = tf.argsort(krum_scores(flat, f))[:multi]
+        result = tf.nest.map_structure(lambda v: tf.reduce_mean(tf.gather(v, best), axis=0), value)
+        return result, {"selected_client": tf.cast(best[0], tf.float32)}
+
+    return build_leaf(value_type, reduce, name=name)

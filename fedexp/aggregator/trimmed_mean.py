@@ -1,0 +1,24 @@
+"""The coordinate-wise trimmed mean (Yin et al. 2018): per coordinate, the `beta` fraction of
+largest and of smallest client values are dropped and the rest averaged.
+
+    next: (<()@SERVER, V@CLIENTS> -> <state=()@SERVER, result=V@SERVER, measurements=M@SERVER>)
+
+Measures `trimmed_count`, the values dropped at each end, floor(beta * clients).
+"""
+
+import tensorflow as tf
+
+from fedexp.aggregator.stage import build_leaf, num_clients
+
+
+def build_trimmed_mean(value_type, *, beta=0.1, name="trimmed_mean"):
+    if not (isinstance(beta, (int, float)) and 0 <= beta < 0.5):
+        raise ValueError(f"beta must be a fraction in [0, 0.5), found {beta!r}")
+
+    def reduce(value):
+        n = num_clients(value)
+        k = tf.cast(tf.floor(beta * tf.cast(n, tf.float32)), tf.int32)  # 2k < n: at least one value is kept
+        kept = tf.nest.map_structure(lambda v: tf.reduce_mean(tf.sort(v, axis=0)[k:n - k], axis=0), value)
+        return kept, {"trimmed_count": tf.cast(k, tf.float32)}
+
+    return build_leaf(value_type, reduce, name=name)

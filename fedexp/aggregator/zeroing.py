@@ -1,0 +1,47 @@
+"""Zeroes out the values of clients whose norm exceeds a threshold (or is not finite), then
+aggregates with the inner aggregator (TFF's `zeroing_factory`); their weights are kept, as
+in TFF. The threshold is fixed (`zeroing_norm`), or adaptive: with `target_quantile` it is
+`multiplier * q + increment` for q an estimate of that quantile of the norms, starting at
+`zeroing_norm` (TFF's `robust_aggregator`: 0.98, x2 + 1, learning rate log 10).
+
+    next: (<S@SERVER, V@CLIENTS[, float32@CLIENTS]> -> <state=S@SERVER, result=V@SERVER, measurements=M@SERVER>)
+
+Measures `zeroing_norm` (the threshold this round used) and `zeroed_count`.
+"""
+
+import math
+
+import tensorflow as tf
+
+from fedexp.aggregator.stage import (
+    build_stage, check_positive, check_quantile, client_norms, inner_or_mean, next_quantile_estimate, scale_clients)
+
+
+def build_zeroing(value_type, inner=None, *, zeroing_norm=10.0, target_quantile=None, learning_rate=math.log(10.0),
+                  multiplier=2.0, increment=1.0, norm_order=2, name="zeroing"):
+    check_positive("zeroing_norm", zeroing_norm)
+    check_quantile(target_quantile, learning_rate)
+    if norm_order not in (2, "inf"):
+        raise ValueError(f"norm_order must be 2 or 'inf', found {norm_order!r}")
+    adaptive = target_quantile is not None
+
+    def threshold(estimate):
+        return estimate * multiplier + increment if adaptive else estimate
+
+    def initial_state():
+        return {"zeroing_norm": tf.constant(zeroing_norm, tf.float32)}
+
+    def step(own, value, aggregate):
+        bound = threshold(own["zeroing_norm"])
+        norms = client_norms(value, norm_order)
+        keep = tf.math.is_finite(norms) & (norms <= bound)
+        value = tf.nest.map_structure(lambda v: tf.where(tf.math.is_finite(v), v, tf.zeros_like(v)), value)
+        result = aggregate(scale_clients(value, tf.cast(keep, tf.float32)))
+        if adaptive:
+            below = tf.reduce_mean(tf.cast(norms <= own["zeroing_norm"], tf.float32))
+            own = {"zeroing_norm": next_quantile_estimate(own["zeroing_norm"], below, target_quantile,
+                                                          learning_rate)}
+        return own, result, {"zeroing_norm": bound, "zeroed_count": tf.reduce_sum(1.0 - tf.cast(keep, tf.float32))}
+
+    return build_stage(value_type, inner_or_mean(value_type, inner), name=name, initial_state=initial_state,
+                       step=step, hparams=() if adaptive else ("zeroing_norm",))
