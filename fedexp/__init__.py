@@ -21,6 +21,7 @@ _EXPORTS = {
     "build_model_delta_client_work": "fedexp.client_work.model_delta",
     "build_gradient_clipping_client_work": "fedexp.client_work.gradient_clipping",
     "build_fed_sgd_client_work": "fedexp.client_work.fed_sgd",
+    "build_fedprox_client_work": "fedexp.client_work.fedprox",
     "ClientWeighting": "fedexp.client_work.training",
     "build_weighted_mean": "fedexp.aggregator.mean",
     "build_unweighted_mean": "fedexp.aggregator.unweighted_mean",

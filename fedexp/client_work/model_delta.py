@@ -30,11 +30,12 @@ def build_model_delta_client_work(model_fn, optimizer, client_weighting=ClientWe
                                             name=name)
 
 
-def build_local_training_client_work(model_fn, optimizer, client_weighting, *, clip_norm=None, batched="auto",
-                                     devices=(), name):
+def build_local_training_client_work(model_fn, optimizer, client_weighting, *, clip_norm=None,
+                                     proximal_strength=None, batched="auto", devices=(), name):
     """Local optimizer steps on every batch; with `clip_norm`, each step's gradient is first
-    clipped to that global norm (a hyperparameter, in the state next to the optimizer's).
-    With several `devices` the cohort is split across them (see `across_devices`)."""
+    clipped to that global norm; with `proximal_strength` mu, the gradient of FedProx's
+    mu/2 ||w - w_global||^2 is added to it (both hyperparameters, in the state next to the
+    optimizer's). With several `devices` the cohort is split across them (see `across_devices`)."""
     weighting = parse_weighting(client_weighting)
     model = functional_model(model_fn)
     trainable_type = model.weights_type.trainable
@@ -43,6 +44,11 @@ def build_local_training_client_work(model_fn, optimizer, client_weighting, *, c
         if not clip_norm > 0:
             raise ValueError(f"clip_norm must be > 0, found {clip_norm!r}")
         initial_hparams["clip_norm"] = tf.constant(clip_norm, tf.float32)
+    if proximal_strength is not None:
+        if not (isinstance(proximal_strength, (int, float)) and proximal_strength >= 0):
+            raise ValueError(f"proximal_strength must be a number >= 0, found {proximal_strength!r}")
+        initial_hparams["proximal_strength"] = tf.constant(proximal_strength, tf.float32)
+    own_hparams = ("clip_norm", "proximal_strength")  # the rest are the optimizer's
     if batched not in ("auto", True, False):
         raise ValueError(f"batched must be 'auto', true or false, found {batched!r}")
     forward = batched_forward(model.keras_model)
@@ -59,8 +65,15 @@ def build_local_training_client_work(model_fn, optimizer, client_weighting, *, c
         scale = clip_norm / tf.maximum(norm, clip_norm)
         return tuple(g * tf.reshape(scale, [-1] + [1] * (g.shape.rank - 1)) for g in grads)
 
+    def adjust(grads, hparams, trainable, initial, axes=None):
+        """The loss gradient with FedProx's proximal term added, then clipped."""
+        if proximal_strength is not None:
+            mu = hparams["proximal_strength"]
+            grads = tuple(g + mu * (w - w0) for g, w, w0 in zip(grads, trainable, initial))
+        return grads if clip_norm is None else clip(grads, hparams["clip_norm"], axes)
+
     def train_client(hparams, round_num, client, weights, data):
-        opt_hparams = {k: v for k, v in hparams.items() if k != "clip_norm"}
+        opt_hparams = {k: v for k, v in hparams.items() if k not in own_hparams}
         opt_state = optimizer.set_hparams(optimizer.initialize(trainable_type), opt_hparams)
 
         def step(i, trainable, non_trainable, opt_state, metrics):
@@ -68,9 +81,7 @@ def build_local_training_client_work(model_fn, optimizer, client_weighting, *, c
                 tape.watch(trainable)
                 loss, non_trainable, batch_metrics = batch_loss(
                     model, trainable, non_trainable, data.x[i], data.y[i], data.mask[i])
-            grads = tape.gradient(loss, trainable)
-            if clip_norm is not None:
-                grads = clip(grads, hparams["clip_norm"])
+            grads = adjust(tape.gradient(loss, trainable), hparams, trainable, weights.trainable)
             opt_state, trainable = optimizer.next(opt_state, trainable, grads)
             return trainable, non_trainable, opt_state, metrics + batch_metrics
 
@@ -82,7 +93,7 @@ def build_local_training_client_work(model_fn, optimizer, client_weighting, *, c
 
     def train_side_by_side(hparams, weights, data):
         """The whole cohort at once: weights and optimizer slots carry the cohort axis."""
-        opt_hparams = {k: v for k, v in hparams.items() if k != "clip_norm"}
+        opt_hparams = {k: v for k, v in hparams.items() if k not in own_hparams}
         opt_state = optimizer.set_hparams(optimizer.initialize(weights.trainable), opt_hparams)
         steps = tf.reduce_sum(tf.cast(tf.reduce_any(data.mask > 0, axis=-1), tf.int32), axis=-1)  # [clients]
 
@@ -99,9 +110,8 @@ def build_local_training_client_work(model_fn, optimizer, client_weighting, *, c
                 loss, batch_metrics = masked_loss(model, data.y[:, i], forward(trainable, data.x[:, i]),
                                                   data.mask[:, i])
                 total = tf.reduce_sum(loss)  # clients are independent: d total / d w_c = d loss_c / d w_c
-            grads = tape.gradient(total, trainable)
-            if clip_norm is not None:
-                grads = clip(grads, hparams["clip_norm"], axes=lambda g: list(range(1, g.shape.rank)))
+            grads = adjust(tape.gradient(total, trainable), hparams, trainable, weights.trainable,
+                           axes=lambda g: list(range(1, g.shape.rank)))
             new_opt_state, new_trainable = optimizer.next(opt_state, trainable, grads)
             return (tf.nest.map_structure(keep_inactive, new_trainable, trainable),
                     tf.nest.map_structure(keep_inactive, new_opt_state, opt_state),

@@ -17,6 +17,7 @@ from fedexp.data.federated import FederatedSplit
 from fedexp.evaluation import build_centralized_evaluation
 from fedexp.model.functional import functional_model, initial_weights_fn
 from fedexp.runner.errors import ConfigError
+from fedexp.schedules import build_schedules
 from fedexp.templates import LearningProcess, TemplateError, compose_learning_process
 
 
@@ -26,6 +27,7 @@ class Experiment(NamedTuple):
     model_fn: Callable[[], Any]
     evaluate: Callable[[Any], dict]
     privacy: Any = None  # the aggregator's PrivacyLedger, under differential privacy
+    schedules: dict = {}  # hyperparameter path -> round -> value
 
 
 def instantiate(cfg, key, **available):
@@ -81,9 +83,14 @@ def build_experiment(cfg, devices=()) -> Experiment:
         process = compose_learning_process(initial_weights_fn(model_fn), **blocks, jit_compile=cfg.jit_compile)
     except TemplateError as e:
         raise ConfigError(f"the blocks do not compose: {e}") from None
+    try:
+        tree = OmegaConf.to_container(cfg.schedules, resolve=True) if cfg.get("schedules") else {}
+        schedules = build_schedules(tree, process.get_hparams(process.initialize()))
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     privacy = getattr(blocks["model_update_aggregator"], "privacy", None)
     if privacy is not None and privacy.next_round_exceeds_budget():
         raise ConfigError(f"aggregator.epsilon_budget: one round already spends epsilon = "
                           f"{privacy.epsilon([privacy.next_noise_multiplier]):.3g} > {privacy.epsilon_budget}")
     return Experiment(process, data, model_fn, build_centralized_evaluation(model_fn, data.test_x, data.test_y),
-                      privacy)
+                      privacy, schedules)

@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 import fedexp
 from fedexp.data.sampling import cohorts
+from fedexp.schedules import apply_schedules
 from fedexp.runner.build import build_experiment, instantiate
 from fedexp.runner.device import precision_policy, select_devices
 from fedexp.runner.errors import ConfigError
@@ -85,10 +86,12 @@ def run(cfg, devices) -> dict:
         tracker.set_tags({"tracking.uri": getattr(tracker, "uri", "none")})
         start = time.perf_counter()
         state = process.initialize()
+        schedules = experiment.schedules
         last_eval = None
         bar = tqdm(total=rounds, desc="fedexp", unit="round")
         tick = time.perf_counter()
         for round_num, _, cohort in cohorts(data, per_round, range(1, rounds + 1), seed=seed, device=devices[0]):
+            state = apply_schedules(process, state, schedules, round_num)
             output = process.next(state, cohort)
             state = output.state
             metrics = {k: float(v) for k, v in flatten(output.metrics, "/").items()}
