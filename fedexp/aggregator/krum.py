@@ -10,7 +10,7 @@ Measures `selected_client`, the cohort position of the best-scored client.
 
 import tensorflow as tf
 
-from fedexp.aggregator.stage import build_leaf, num_clients
+from fedexp.aggregator.stage import build_leaf, client_vectors
 
 
 def krum_scores(flat, f):
@@ -32,9 +32,7 @@ def build_krum(value_type, *, f=1, multi=1, clients_per_round=None, name="krum")
                          f"found {clients_per_round}")
 
     def reduce(value):
-        n = num_clients(value)
-        flat = tf.concat([tf.reshape(v, [n, -1]) for v in tf.nest.flatten(value)], axis=1)
-        best = tf.argsort(krum_scores(flat, f))[:multi]
+        best = tf.argsort(krum_scores(client_vectors(value), f))[:multi]
         result = tf.nest.map_structure(lambda v: tf.reduce_mean(tf.gather(v, best), axis=0), value)
         return result, {"selected_client": tf.cast(best[0], tf.float32)}
 

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from fedexp.aggregator.stage import build_stage, inner_or_mean, num_clients
+from fedexp.aggregator.stage import build_stage, client_vectors, inner_or_mean, num_clients
 
 
 def hadamard(x):
@@ -54,7 +54,7 @@ def build_quantize(value_type, inner=None, *, bits=8, rotation="none", seed=0, n
 
     def step(own, value, aggregate):
         n = num_clients(value)
-        flat = tf.concat([tf.reshape(v, [n, -1]) for v in tf.nest.flatten(value)], axis=1)
+        flat = client_vectors(value)
         signs_seed, rounding_seed = tf.unstack(tf.random.experimental.stateless_split(
             tf.stack([tf.constant(seed, tf.int64), own["round"]]), 2))
         if rotation == "hadamard":  # D = random signs shared by all clients this round

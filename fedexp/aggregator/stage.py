@@ -20,6 +20,12 @@ def num_clients(value):
     return tf.shape(tf.nest.flatten(value)[0])[0]
 
 
+def client_vectors(value):
+    """Each client's whole value as one row: [clients, coordinates]."""
+    n = num_clients(value)
+    return tf.concat([tf.reshape(v, [n, -1]) for v in tf.nest.flatten(value)], axis=1)
+
+
 def client_norms(value, order=2):
     """Each client's global norm of its whole value (L2, or max-abs with order='inf'): [clients]."""
     leaves = [tf.reshape(v, [num_clients(value), -1]) for v in tf.nest.flatten(value)]
