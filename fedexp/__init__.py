@@ -22,6 +22,8 @@ _EXPORTS = {
     "build_gradient_clipping_client_work": "fedexp.client_work.gradient_clipping",
     "build_fed_sgd_client_work": "fedexp.client_work.fed_sgd",
     "build_fedprox_client_work": "fedexp.client_work.fedprox",
+    "build_mime_lite_client_work": "fedexp.client_work.mime_lite",
+    "build_scaffold_client_work": "fedexp.client_work.scaffold",
     "ClientWeighting": "fedexp.client_work.training",
     "build_weighted_mean": "fedexp.aggregator.mean",
     "build_unweighted_mean": "fedexp.aggregator.unweighted_mean",

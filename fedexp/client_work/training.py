@@ -92,14 +92,41 @@ def across_devices(devices, fn, clients_args):
     return tf.nest.pack_sequence_as(outputs[0], stacked)
 
 
-def client_ids(data):
-    """0, 1, ... for the clients of the cohort (their position in it)."""
-    return tf.range(tf.shape(tf.nest.flatten(data)[0])[0], dtype=tf.int64)
+def full_gradient(model, round_num, weights, data):
+    """One client's gradient of its mean loss over all its examples, at `weights`, and its metrics."""
+    def step(i, grad_sum, non_trainable, metrics):
+        with tf.GradientTape() as tape:
+            tape.watch(weights.trainable)
+            loss, non_trainable, batch_metrics = batch_loss(
+                model, weights.trainable, non_trainable, data.x[i], data.y[i], data.mask[i])
+        grads = tape.gradient(loss, weights.trainable)
+        # The batch's mean gradient times its size: summed, then divided by all examples.
+        grad_sum = tf.nest.map_structure(lambda s, g: s + g * batch_metrics.num_examples, grad_sum, grads)
+        return grad_sum, non_trainable, metrics + batch_metrics
+
+    zeros = tf.nest.map_structure(tf.zeros_like, weights.trainable)
+    non_trainable = model.reseeded(weights.non_trainable, round_num, data.ids)
+    grad_sum, _, metrics = for_each_batch(step, data.mask, (zeros, non_trainable, TrainMetrics.zeros()))
+    return tf.nest.map_structure(lambda g: tf.math.divide_no_nan(g, metrics.num_examples), grad_sum), metrics
+
+
+def full_gradients(model, round_num, weights, data, devices=()):
+    """`full_gradient` of every client of the cohort: (gradients, TrainMetrics), stacked."""
+    return across_devices(devices, lambda w, d: for_each_client(
+        lambda *args: full_gradient(model, round_num, *args), (w, d), client_output_type(model.weights_type.trainable)),
+        (weights, data))
 
 
 def client_output_type(trainable_type):
-    """The type of what `for_each_client` returns for a client work: (ClientResult, TrainMetrics)."""
-    return ClientResult(trainable_type, tf.TensorSpec([])), TrainMetrics(*[tf.TensorSpec([])] * 4)
+    """The type of what a client's training returns: (trainable weights or their gradient, TrainMetrics)."""
+    return trainable_type, TrainMetrics(*[tf.TensorSpec([])] * 4)
+
+
+def model_delta(client_weighting, weights, trained, metrics) -> ClientResult:
+    """The cohort's `initial - trained` trainable weights, each weighted by its examples (or 1);
+    a non-finite update is zeroed with weight 0."""
+    update = tf.nest.map_structure(tf.subtract, weights.trainable, trained)
+    return ClientResult(*zero_if_non_finite(update, update_weight(client_weighting, metrics)))
 
 
 def update_weight(client_weighting: ClientWeighting, metrics: TrainMetrics):

@@ -3,9 +3,11 @@
     x:    [clients, steps, batch, *features]
     y:    [clients, steps, batch]             integer labels
     mask: [clients, steps, batch]             1.0 for a real example, 0.0 for padding
+    ids:  [clients]                           int64 client ids in the federated dataset
 
 A client's real batches come first; padding only ever follows them, so a client's
-local training visits exactly its own batches, in order.
+local training visits exactly its own batches, in order. The ids let a stateful client
+work (SCAFFOLD) keep per-client state, and seed each client's randomness by who it is.
 """
 
 from typing import NamedTuple
@@ -18,6 +20,7 @@ class Cohort(NamedTuple):
     x: tf.Tensor
     y: tf.Tensor
     mask: tf.Tensor
+    ids: tf.Tensor
 
 
 def cohort_type(feature_shape, x_dtype=tf.float32, y_dtype=tf.int32):
@@ -25,11 +28,13 @@ def cohort_type(feature_shape, x_dtype=tf.float32, y_dtype=tf.int32):
     (the leading, unknown axis is the cohort's)."""
     return Cohort(x=tf.TensorSpec([None, None, None, *feature_shape], x_dtype),
                   y=tf.TensorSpec([None, None, None], y_dtype),
-                  mask=tf.TensorSpec([None, None, None], tf.float32))
+                  mask=tf.TensorSpec([None, None, None], tf.float32),
+                  ids=tf.TensorSpec([None], tf.int64))
 
 
-def pack_batches(client_batches, data_type) -> Cohort:
-    """Packs each client's list of `(x, y)` batches (arrays) into a `Cohort` of `data_type`.
+def pack_batches(client_batches, data_type, ids=None) -> Cohort:
+    """Packs each client's list of `(x, y)` batches (arrays) into a `Cohort` of `data_type`;
+    the clients' `ids` are 0, 1, ... unless given.
 
     Empty batches are dropped; labels of shape [batch, 1] are flattened.
     """
@@ -49,9 +54,10 @@ def pack_batches(client_batches, data_type) -> Cohort:
             x[c, s, :len(bx)] = bx
             y[c, s, :len(bx)] = by
             mask[c, s, :len(bx)] = 1.0
-    return Cohort(tf.constant(x), tf.constant(y), tf.constant(mask))
+    ids = np.arange(len(clients)) if ids is None else ids
+    return Cohort(tf.constant(x), tf.constant(y), tf.constant(mask), tf.constant(ids, tf.int64))
 
 
-def pack_datasets(datasets, data_type) -> Cohort:
+def pack_datasets(datasets, data_type, ids=None) -> Cohort:
     """Packs a TFF-style cohort, one `tf.data.Dataset` of `(x, y)` batches per client, iterated as given."""
-    return pack_batches([[(x.numpy(), y.numpy()) for x, y in ds] for ds in datasets], data_type)
+    return pack_batches([[(x.numpy(), y.numpy()) for x, y in ds] for ds in datasets], data_type, ids)

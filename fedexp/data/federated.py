@@ -68,7 +68,7 @@ class FederatedData:
         shape = [len(ids), steps, batch_size]
         gathered = np.maximum(padded, 0).reshape(shape)
         return Cohort(tf.constant(self.x[gathered]), tf.constant(self.y[gathered]),
-                      tf.constant((padded >= 0).reshape(shape), tf.float32))
+                      tf.constant((padded >= 0).reshape(shape), tf.float32), tf.constant(ids))
 
     def client_dataset(self, client_id, *, batch_size) -> tf.data.Dataset:
         """One client's examples as a TFF-style dataset of `(x, y)` batches, in stored order."""

@@ -62,6 +62,10 @@ class FunctionalModel(NamedTuple):
         return tuple(w + offset if i in self.seed_states else w for i, w in enumerate(non_trainable))
 
     def per_example_loss(self, y, outputs):
+        """The loss of each example: `y`'s shape (`[..., batch]`)."""
+        if outputs.shape[-1] == 1 and len(y.shape) == len(outputs.shape) - 1:
+            # One output (regression, binary): Keras would squeeze it and average over the batch axis.
+            y = y[..., None]
         loss = keras.losses.get(self.keras_model.loss)
         return loss.call(y, outputs) if isinstance(loss, keras.losses.Loss) else loss(y, outputs)
 

@@ -2,8 +2,8 @@
 
 Hydra instantiates every component from its YAML (`_target_` + hyperparameters);
 what depends on the model is injected here, by parameter name, into the builders
-that ask for it: `model_fn`, `optimizer`, `model_weights_type`, `value_type`, `devices`, and
-for aggregators `clients_per_round`, `num_clients` and `seed`.
+that ask for it: `model_fn`, `optimizer`, `model_weights_type`, `value_type`, `devices`,
+`num_clients` (stateful client work, aggregators), and for aggregators `clients_per_round` and `seed`.
 """
 
 import inspect
@@ -73,7 +73,7 @@ def build_experiment(cfg, devices=()) -> Experiment:
     blocks = dict(
         model_weights_distributor=instantiate(cfg, "distributor", model_weights_type=weights),
         client_work=instantiate(cfg, "client_work", model_fn=model_fn, devices=tuple(devices),
-                                optimizer=instantiate(cfg, "client_optimizer")),
+                                optimizer=instantiate(cfg, "client_optimizer"), num_clients=data.train.num_clients),
         model_update_aggregator=instantiate(cfg, "aggregator", value_type=weights.trainable, seed=cfg.seed,
                                             clients_per_round=cfg.clients_per_round,
                                             num_clients=data.train.num_clients),

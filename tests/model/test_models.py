@@ -43,3 +43,19 @@ def test_fed_avg_with_the_cnn_runs_a_round(digits):
     out = process.next(process.initialize(), data.cohort([0, 1], batch_size=20))
     assert out.metrics["client_work"]["train"]["num_examples"] == 60
     assert out.metrics["finalizer"]["update_non_finite"] == 0
+
+
+@pytest.mark.parametrize("lead", [(), (2,)])  # one client's batch, or a side-by-side cohort's
+def test_a_one_output_model_has_a_loss_per_example(lead):
+    """Keras squeezes a [batch, 1] output and averages over the batch; the padding mask needs each example."""
+    from fedexp.model.functional import functional_model
+
+    def regression_fn():
+        model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+        model.compile(loss="mse")
+        return model
+
+    y = np.zeros(lead + (3,), np.int32)
+    outputs = np.arange(3, dtype=np.float32).reshape(3, 1) * np.ones(lead + (3, 1), np.float32)
+    loss = functional_model(regression_fn).per_example_loss(y, outputs).numpy()
+    np.testing.assert_allclose(loss, np.broadcast_to([0.0, 1.0, 4.0], lead + (3,)))

@@ -77,7 +77,7 @@ def test_help_lists_every_group_and_option(tmp_path):
     for line in ("aggregator: clipping, dp_gaussian, krum, mean, median, multi_krum, quantize, secure_sum, sum, "
                  "trimmed_mean, unweighted_mean, zeroing",
                  "algo: compressed_fedavg, dp_fedavg, fedadagrad, fedadam, fedavg, fedavg_clip, fedavg_median, "
-                 "fedavg_unweighted, fedavgm, fedprox, fedsgd, fedyogi, robust_fedavg",
-                 "client_work: fed_sgd, fedprox, gradient_clipping, model_delta", "model: emnist_cnn, linear, mlp",
+                 "fedavg_unweighted, fedavgm, fedprox, fedsgd, fedyogi, mime_lite, robust_fedavg, scaffold",
+                 "client_work: fed_sgd, fedprox, gradient_clipping, mime_lite, model_delta, scaffold", "model: emnist_cnn, linear, mlp",
                  "optimizer: adagrad, adam, rmsprop, sgd, yogi", "tracking: mlflow, none"):
         assert line in result.stdout

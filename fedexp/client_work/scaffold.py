@@ -1,0 +1,106 @@
+"""SCAFFOLD's client work (Karimireddy et al. 2020): local steps corrected for client drift.
+
+    next: (<S@SERVER, W@CLIENTS, Cohort@CLIENTS> -> <state=S@SERVER, result=ClientResult@CLIENTS, measurements=M@SERVER>)
+
+The state holds the server's control variate c and every client's c_i, by client id (zeros
+until the client first trains), so they are saved and restored with the rest of the state;
+they take `num_clients` times the trainable weights' memory. A sampled client i starts
+from the server weights x and takes its K steps on the corrected gradient g_i(y) - c_i + c,
+then updates its control variate, by the paper's
+
+    option II (control_update: delta):    c_i+ = c_i - c + (x - y) / (K lr)   (plain SGD clients)
+    option I  (control_update: gradient): c_i+ = the gradient of its loss over all its data at x
+
+It sends x - y as its update, which the aggregator and finalizer apply as FedAvg's (the
+server's learning rate is the paper's eta_g), and the server adds the clients' control
+changes: c <- c + sum_i (c_i+ - c_i) / num_clients, which keeps c the mean of all c_i. A
+client without data, or whose update is not finite, keeps its c_i.
+"""
+
+import tensorflow as tf
+
+from fedexp.client_work.local_training import build_local_training
+from fedexp.client_work.training import (
+    ClientWeighting, finalize_train_metrics, full_gradients, model_delta, parse_weighting)
+from fedexp.data.cohort import cohort_type
+from fedexp.model.functional import functional_model
+from fedexp.templates import ClientWorkProcess, Computation, MeasuredProcessOutput, at_clients
+
+CONTROL_UPDATES = ("delta", "gradient")
+
+
+def build_scaffold_client_work(model_fn, optimizer, num_clients, control_update="delta",
+                               client_weighting=ClientWeighting.NUM_EXAMPLES, *, batched="auto", devices=(),
+                               name="scaffold"):
+    """`num_clients`: how many clients the federated dataset has (the `fedexp` command injects it);
+    cohort ids must be below it."""
+    weighting = parse_weighting(client_weighting)
+    if not (isinstance(num_clients, int) and num_clients >= 1):
+        raise ValueError(f"num_clients must be an integer >= 1, found {num_clients!r}")
+    if control_update not in CONTROL_UPDATES:
+        raise ValueError(f"control_update must be one of {list(CONTROL_UPDATES)}, found {control_update!r}")
+    model = functional_model(model_fn)
+    local = build_local_training(model, optimizer, batched=batched, devices=devices)
+    if control_update == "delta" and set(local.initial_hparams) != {"learning_rate"}:
+        raise ValueError(f"control_update 'delta' (option II) divides the update by steps x learning rate, so it "
+                         f"needs plain SGD clients; this optimizer has hyperparameters "
+                         f"{sorted(local.initial_hparams)}: use control_update=gradient or optimizer sgd")
+    trainable_type = model.weights_type.trainable
+
+    def initialize():
+        return {"hparams": dict(local.initial_hparams), "round": tf.constant(0, tf.int64),
+                "control": tf.nest.map_structure(lambda s: tf.zeros(s.shape, s.dtype), trainable_type),
+                "client_controls": tf.nest.map_structure(lambda s: tf.zeros([num_clients, *s.shape], s.dtype),
+                                                         trainable_type)}
+
+    def next_fn(state, weights, data):
+        ids = data.ids
+        with tf.control_dependencies([tf.debugging.assert_less(
+                ids, tf.constant(num_clients, tf.int64), message=f"scaffold: client ids must be < num_clients = {num_clients}")]):
+            c_i = tf.nest.map_structure(lambda table: tf.gather(table, ids), state["client_controls"])
+        c = state["control"]
+        correction = tf.nest.map_structure(tf.subtract, c, c_i)  # c - c_i, broadcast to [clients, ...]
+        trained, metrics = local.train(state["hparams"], state["round"], weights, data, correction=correction)
+        result = model_delta(weighting, weights, trained, metrics)
+        if control_update == "delta":
+            steps = tf.reduce_sum(tf.reduce_max(data.mask, axis=-1), axis=-1)  # K per client
+            scale = tf.math.divide_no_nan(1.0, steps * state["hparams"]["learning_rate"])
+            new_c_i = tf.nest.map_structure(lambda ci, cs, u: ci - cs + u * per_client(scale, u),
+                                            c_i, c, result.update)
+        else:
+            new_c_i, _ = full_gradients(model, state["round"], weights, data, devices)
+        finite = tf.reduce_all(tf.stack([tf.reduce_all(tf.math.is_finite(t), axis=tuple(range(1, t.shape.rank)))
+                                         for t in tf.nest.flatten(new_c_i)]), axis=0)
+        keep = (metrics.num_examples > 0) & (result.update_weight > 0) & finite
+        new_c_i = tf.nest.map_structure(lambda new, old: tf.where(per_client(keep, new), new, old), new_c_i, c_i)
+        client_controls = tf.nest.map_structure(lambda table, new: tf.tensor_scatter_nd_update(table, ids[:, None], new),
+                                                state["client_controls"], new_c_i)
+        control = tf.nest.map_structure(lambda cs, new, old: cs + tf.reduce_sum(new - old, 0) / num_clients,
+                                        c, new_c_i, c_i)
+        measurements = {**finalize_train_metrics(metrics),
+                        "control_norm": tf.linalg.global_norm(tf.nest.flatten(control)),
+                        "controls_updated": tf.reduce_sum(tf.cast(keep, tf.int64))}
+        return MeasuredProcessOutput({**state, "round": state["round"] + 1, "control": control,
+                                      "client_controls": client_controls}, result, measurements)
+
+    def get_hparams(state):
+        return state["hparams"]
+
+    def set_hparams(state, hparams):
+        return {**state, "hparams": hparams}
+
+    init_fn = Computation(initialize)
+    state_type = init_fn.result_type
+    work = ClientWorkProcess(
+        init_fn,
+        Computation(next_fn, state_type, at_clients(model.weights_type), cohort_type(model.feature_shape)),
+        Computation(get_hparams, state_type),
+        Computation(set_hparams, state_type, state_type["hparams"]),
+        name=name)
+    work.batched = local.batched
+    return work
+
+
+def per_client(vector, like):
+    """A `[clients]` vector shaped to broadcast against `like`'s `[clients, ...]`."""
+    return tf.reshape(vector, [-1] + [1] * (like.shape.rank - 1))
