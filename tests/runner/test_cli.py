@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from tests.conftest import TINY, all_runs, store
+from tests.runner.test_configs import EXTRA, options
 
 
 def fedexp(*args, cwd):
@@ -55,6 +56,24 @@ def test_a_multirun_is_one_parent_with_a_child_per_job(tmp_path, launcher):
     assert sorted(line.split(",")[0] for line in lines[1:]) == ["fedavg", "fedavg_clip"]
     assert {a.path for a in client.list_artifacts(parent.info.run_id, "comparison")} == {
         "comparison/sweep.csv", "comparison/sweep.md", "comparison/sweep.png"}
+
+
+def test_every_algo_preset_runs_two_rounds(tmp_path):
+    """One multirun of every preset (a preset that needs its own overrides runs alone), read back from MLflow."""
+    uri, client = store(tmp_path)
+    presets = options("algo")
+    together = [p for p in presets if p not in EXTRA]
+    for args in [["-m", f"+algo={','.join(together)}"]] + [[f"+algo={p}", *EXTRA[p]] for p in presets if p in EXTRA]:
+        result = fedexp(*args, *TINY, f"tracking.uri={uri}", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr[-3000:]
+    runs = {r.data.tags["algo"]: r for r in all_runs(client) if r.data.tags.get("fedexp.sweep") != "true"}
+    assert sorted(runs) == presets
+    for preset, run in runs.items():
+        metrics = run.data.metrics
+        assert run.info.status == "FINISHED", preset
+        assert [m.step for m in client.get_metric_history(run.info.run_id, "eval/accuracy")] == [1, 2], preset
+        assert metrics["client_work/train/num_examples"] > 0 and 0.0 <= metrics["eval/accuracy"] <= 1.0, preset
+        assert metrics["finalizer/update_non_finite"] == 0, preset
 
 
 @pytest.mark.parametrize("args, message", [
