@@ -142,7 +142,8 @@ def main():
     for name in ARGS.models:
         shape = SHAPES[name]
         data = FederatedData(x[train].reshape(-1, *shape), y[train], [EXAMPLES] * CLIENTS)
-        split = FederatedSplit(data, x[test].reshape(-1, *shape), y[test], batch_size=BATCH, epochs=1)
+        split = FederatedSplit(data, FederatedData(x[test].reshape(-1, *shape), y[test], [len(test)]),
+                               batch_size=BATCH, epochs=1)
         results.append(bench(name, ARGS.rounds, split))
         print(json.dumps(results[-1]), file=sys.stderr)
     print("\n| model | floor s/round | fedexp s/round | ratio | batched s/round | batched ratio | "

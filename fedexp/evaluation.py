@@ -1,8 +1,11 @@
-"""Centralized evaluation of the global model on a held-out test set, compiled once."""
+"""Evaluation of the global model: centralized on the whole test set, or federated on sampled
+test clients; each compiled once."""
 
 import numpy as np
 import tensorflow as tf
 
+from fedexp.data.cohort import cohort_type
+from fedexp.data.sampling import sample_clients
 from fedexp.model.functional import functional_model
 
 
@@ -29,5 +32,43 @@ def build_centralized_evaluation(model_fn, x, y, *, batch_size=1000):
 
         _, loss_sum, correct = tf.while_loop(lambda i, *_: i < steps, batch, (0, 0.0, 0.0))
         return {"loss": loss_sum / len(x), "accuracy": correct / len(x)}
+
+    return evaluate
+
+
+def build_federated_evaluation(model_fn, test, *, clients_per_round, seed, batch_size=100):
+    """Returns `evaluate(weights, round_num) -> {"loss", "accuracy", "client_accuracy_mean",
+    "client_accuracy_p10", "num_clients"}`: `clients_per_round` clients of `test` (a
+    `FederatedData`), sampled anew each round from `seed`, evaluate the model on all their
+    examples; loss and accuracy are weighted by examples (as TFF's federated evaluation),
+    and the spread of the clients' accuracies is reported too."""
+    if not (isinstance(clients_per_round, int) and 1 <= clients_per_round <= test.num_clients):
+        raise ValueError(f"clients_per_round must be an integer between 1 and the {test.num_clients} test "
+                         f"clients (data.test_clients), found {clients_per_round!r}")
+    model = functional_model(model_fn)
+
+    @tf.function(input_signature=[model.weights_type, cohort_type(model.feature_shape)], autograph=False)
+    def client_sums(weights, cohort):
+        def step(i, loss_sum, correct):
+            x, y, mask = cohort.x[:, i], cohort.y[:, i], cohort.mask[:, i]  # [clients, batch, ...]
+            outputs, _, _ = model.forward(weights, tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], 0)),
+                                          training=False)
+            flat_y = tf.reshape(y, [-1])
+            loss = tf.reshape(model.per_example_loss(flat_y, outputs), tf.shape(mask)) * mask
+            hits = tf.cast(tf.equal(tf.argmax(outputs, -1, output_type=y.dtype), flat_y), tf.float32)
+            return i + 1, loss_sum + tf.reduce_sum(loss, -1), correct + tf.reduce_sum(
+                tf.reshape(hits, tf.shape(mask)) * mask, -1)
+
+        zeros = tf.zeros(tf.shape(cohort.mask)[:1])
+        _, loss_sum, correct = tf.while_loop(lambda i, *_: i < tf.shape(cohort.mask)[1], step, (0, zeros, zeros))
+        return loss_sum, correct, tf.reduce_sum(cohort.mask, [1, 2])
+
+    def evaluate(weights, round_num):
+        clients = sample_clients(test.num_clients, clients_per_round, seed=seed, round_num=round_num, stream=3)
+        loss_sum, correct, n = (t.numpy() for t in client_sums(weights, test.cohort(clients, batch_size=batch_size)))
+        accuracy = correct / n
+        return {"loss": loss_sum.sum() / n.sum(), "accuracy": correct.sum() / n.sum(),
+                "client_accuracy_mean": accuracy.mean(), "client_accuracy_p10": np.percentile(accuracy, 10),
+                "num_clients": len(clients)}
 
     return evaluate

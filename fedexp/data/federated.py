@@ -9,15 +9,16 @@ import numpy as np
 import tensorflow as tf
 
 from fedexp.data.cohort import Cohort
+from fedexp.data.partition import partition as partition_examples
 
 
 class FederatedData:
     def __init__(self, x, y, client_sizes, order=None):
         """`x`, `y`: every example; `client_sizes[c]`: how many belong to client c, who holds
         `x[order[k]]` for the k in its range (by default the examples come client by client).
-        The arrays are kept as given, never copied."""
+        The examples are kept as given, never copied; labels become int32."""
         self.x = np.asarray(x)
-        self.y = np.asarray(y)
+        self.y = np.asarray(y, np.int32)  # the cohort's label type
         self.client_sizes = np.asarray(client_sizes, np.int64)
         self.order = np.arange(len(self.x)) if order is None else np.asarray(order, np.int64)
         if self.client_sizes.sum() != len(self.order) or len(self.x) != len(self.y):
@@ -77,15 +78,45 @@ class FederatedData:
 
 
 class FederatedSplit:
-    """What a data source gives a run: the clients' training data, a centralized test set,
-    and how each client serves its data (batch size, local epochs)."""
+    """What a data source gives a run: the clients' training data, the test data, and how each
+    client serves its data (batch size, local epochs).
 
-    def __init__(self, train: FederatedData, test_x, test_y, *, batch_size, epochs):
+    `test` holds the test examples by client: the same clients' held-out examples for a
+    natural split (TFF's EMNIST), or held-out clients split like the training ones for a
+    partitioned source. Centralized evaluation uses all of them (`test_x`, `test_y`);
+    federated evaluation samples its clients.
+    """
+
+    def __init__(self, train: FederatedData, test: FederatedData, *, batch_size, epochs, num_classes=None):
         for key, value in (("batch_size", batch_size), ("epochs", epochs)):
             if not (isinstance(value, int) and value >= 1):
                 raise ValueError(f"{key} must be an integer >= 1, found {value!r}")
-        self.train, self.test_x, self.test_y = train, np.asarray(test_x), np.asarray(test_y)
+        self.train, self.test = train, test
         self.batch_size, self.epochs = batch_size, epochs
+        self.num_classes = num_classes or int(max(train.y.max(initial=0), test.y.max(initial=0))) + 1
+
+    @classmethod
+    def partitioned(cls, x, y, test_x, test_y, *, partition, num_clients, test_clients, seed, cache_dir=None,
+                    **kwargs):
+        """A centralized dataset split by `partition` (a `Partitioner`) into `num_clients` training
+        clients, and its test set into `test_clients` held-out clients of the same kind."""
+        if not (isinstance(test_clients, int) and test_clients >= 1):
+            raise ValueError(f"test_clients must be an integer >= 1, found {test_clients!r}")
+        train_parts = partition_examples(partition, y, num_clients, seed=seed, cache_dir=cache_dir)
+        try:
+            test_parts = partition_examples(partition, test_y, test_clients, seed=seed + 1, cache_dir=cache_dir)
+        except ValueError as e:
+            raise ValueError(f"test_clients: {e}") from None
+        return cls(FederatedData.from_partition(x, y, train_parts),
+                   FederatedData.from_partition(test_x, test_y, test_parts), **kwargs)
+
+    @property
+    def test_x(self):
+        return self.test.x[self.test.order]
+
+    @property
+    def test_y(self):
+        return self.test.y[self.test.order]
 
     def reshaped(self, feature_shape) -> "FederatedSplit":
         """The same split with examples reshaped for a model's input (784 -> 28x28x1)."""
@@ -93,7 +124,7 @@ class FederatedSplit:
         if size != int(np.prod(feature_shape)):
             raise ValueError(f"examples have {size} values; the model's input shape {tuple(feature_shape)} "
                              f"needs {int(np.prod(feature_shape))}")
-        train = FederatedData(self.train.x.reshape(-1, *feature_shape), self.train.y, self.train.client_sizes,
-                              self.train.order)
-        return FederatedSplit(train, self.test_x.reshape(-1, *feature_shape), self.test_y,
-                              batch_size=self.batch_size, epochs=self.epochs)
+        train, test = (FederatedData(d.x.reshape(-1, *feature_shape), d.y, d.client_sizes, d.order)
+                       for d in (self.train, self.test))
+        return FederatedSplit(train, test, batch_size=self.batch_size, epochs=self.epochs,
+                              num_classes=self.num_classes)

@@ -7,21 +7,27 @@ import numpy as np
 import tensorflow as tf
 
 
-def sample_clients(num_clients, per_round, *, seed, round_num) -> np.ndarray:
-    """`per_round` distinct client ids, uniformly at random, drawn from the root seed and the round."""
-    return np.random.default_rng([seed, 1, round_num]).choice(num_clients, per_round, replace=False)
+def sample_clients(num_clients, per_round, *, seed, round_num, sizes=None, stream=1) -> np.ndarray:
+    """`per_round` distinct client ids drawn from the root seed and the round: uniformly, or,
+    given the clients' `sizes`, each draw with probability proportional to the size of the
+    clients not yet drawn (numpy's weighted sampling without replacement). `stream` keeps
+    other draws (federated evaluation's) apart from training's."""
+    p = None if sizes is None else np.asarray(sizes, np.float64) / np.sum(sizes)
+    return np.random.default_rng([seed, stream, round_num]).choice(num_clients, per_round, replace=False, p=p)
 
 
-def cohorts(split, per_round, round_nums, *, seed, device=None):
+def cohorts(split, per_round, round_nums, *, seed, by_size=False, device=None):
     """Yields `(round_num, client_ids, Cohort)` for each of `round_nums`, as the `fedexp` command trains.
 
     While the caller runs a round, the next round's cohort is sampled and packed in a
     background thread (NumPy's gather and TensorFlow's execution both release the GIL),
     as `tf.data`'s prefetch would: with rounds back to back, packing costs no time.
-    The cohort is placed on `device`.
+    The cohort is placed on `device`; `by_size` samples clients in proportion to their size.
     """
+    sizes = split.train.client_sizes if by_size else None
+
     def prepare(round_num):
-        clients = sample_clients(split.train.num_clients, per_round, seed=seed, round_num=round_num)
+        clients = sample_clients(split.train.num_clients, per_round, seed=seed, round_num=round_num, sizes=sizes)
         with tf.device(device) if device else contextlib.nullcontext():
             return clients, split.train.cohort(clients, batch_size=split.batch_size, epochs=split.epochs,
                                                seed=[seed, 2, round_num])

@@ -11,10 +11,10 @@ from typing import Any, Callable, NamedTuple
 
 import hydra
 from hydra.errors import InstantiationException
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from fedexp.data.federated import FederatedSplit
-from fedexp.evaluation import build_centralized_evaluation
+from fedexp.evaluation import build_centralized_evaluation, build_federated_evaluation
 from fedexp.model.functional import functional_model, initial_weights_fn
 from fedexp.runner.errors import ConfigError
 from fedexp.schedules import build_schedules
@@ -25,7 +25,7 @@ class Experiment(NamedTuple):
     process: LearningProcess
     data: FederatedSplit
     model_fn: Callable[[], Any]
-    evaluate: Callable[[Any], dict]
+    evaluate: Callable[[Any, int], dict]  # (weights, round_num) -> {"eval/accuracy": ..., ...}
     privacy: Any = None  # the aggregator's PrivacyLedger, under differential privacy
     schedules: dict = {}  # hyperparameter path -> round -> value
 
@@ -49,19 +49,33 @@ def instantiate(cfg, key, **available):
         cause = e.__cause__ or e
         message = str(cause).strip()
         first_word = message.split(" ", 1)[0]
-        raise ConfigError(f"{key}.{message}" if first_word in node else f"{key}: {message}") from None
+        # "alpha must be …", "path: …" or "partition.alpha must be …" names a key of this node.
+        named = first_word.rstrip(":").split(".")[0] in node
+        raise ConfigError(f"{key}.{message}" if named else f"{key}: {message}") from None
     except (ValueError, TypeError, ImportError) as e:
         raise ConfigError(f"{key}: {e}") from None
 
 
+def build_data(cfg):
+    """The data source's split; raises `ConfigError` naming the key."""
+    return instantiate(cfg, "data")
+
+
 def build_experiment(cfg, devices=()) -> Experiment:
-    """`devices`: where the cohort's clients train; with several, the cohort is split across them."""
+    """`devices`: where the cohort's clients train; with several, the cohort is split across them.
+
+    A model whose `input_shape` or `num_classes` is null takes it from the data; the value
+    is written into `cfg`, so that the record shows it."""
+    data = build_data(cfg)
+    with open_dict(cfg):
+        for key, value in (("input_shape", list(data.train.x.shape[1:])), ("num_classes", data.num_classes)):
+            if key in cfg.model and cfg.model[key] is None:
+                cfg.model[key] = value
     model_fn = instantiate(cfg, "model")
     try:
         model = functional_model(model_fn)
     except (ValueError, TypeError) as e:
         raise ConfigError(f"model: {e}") from None
-    data = instantiate(cfg, "data")
     try:
         data = data.reshaped(model.feature_shape)
     except ValueError as e:
@@ -92,5 +106,29 @@ def build_experiment(cfg, devices=()) -> Experiment:
     if privacy is not None and privacy.next_round_exceeds_budget():
         raise ConfigError(f"aggregator.epsilon_budget: one round already spends epsilon = "
                           f"{privacy.epsilon([privacy.next_noise_multiplier]):.3g} > {privacy.epsilon_budget}")
-    return Experiment(process, data, model_fn, build_centralized_evaluation(model_fn, data.test_x, data.test_y),
-                      privacy, schedules)
+    return Experiment(process, data, model_fn, build_evaluation(cfg, model_fn, data), privacy, schedules)
+
+
+def build_evaluation(cfg, model_fn, data):
+    """`evaluate(weights, round_num) -> metrics`: centralized (`eval/…`) and federated
+    (`eval_federated/…`), as `cfg.evaluation` switches them."""
+    ev = cfg.evaluation
+    for key in ("centralized", "federated"):
+        if not isinstance(ev.get(key), bool):
+            raise ConfigError(f"evaluation.{key} must be true or false, found {ev.get(key)!r}")
+    if not (ev.centralized or ev.federated):
+        raise ConfigError("evaluation: centralized and federated are both false; switch at least one on")
+    parts = {}
+    if ev.centralized:
+        centralized = build_centralized_evaluation(model_fn, data.test_x, data.test_y)
+        parts["eval"] = lambda weights, round_num: centralized(weights)
+    if ev.federated:
+        try:
+            parts["eval_federated"] = build_federated_evaluation(
+                model_fn, data.test, clients_per_round=ev.clients_per_round, seed=cfg.seed)
+        except ValueError as e:
+            raise ConfigError(f"evaluation.{e}") from None
+
+    def evaluate(weights, round_num):
+        return {f"{prefix}/{k}": float(v) for prefix, fn in parts.items() for k, v in fn(weights, round_num).items()}
+    return evaluate

@@ -17,7 +17,8 @@ def main(cfg):
     from fedexp.runner.train import train
     from fedexp.templates import TemplateError
     try:
-        return train(cfg)["eval/accuracy"]  # a sweeper can optimize what the job returns
+        final = train(cfg)  # a sweeper can optimize what the job returns: the accuracy
+        return final.get("eval/accuracy", final.get("eval_federated/accuracy"))
     except (ConfigError, TemplateError) as e:
         print(f"fedexp: error: {e}", file=sys.stderr)
         sys.exit(2)

@@ -13,7 +13,8 @@ from tqdm import tqdm
 import fedexp
 from fedexp.data.sampling import cohorts
 from fedexp.schedules import apply_schedules
-from fedexp.runner.build import build_experiment, instantiate
+from fedexp.data.summary import describe, summarize, write_summary
+from fedexp.runner.build import build_data, build_experiment, instantiate
 from fedexp.runner.device import precision_policy, select_devices
 from fedexp.runner.errors import ConfigError
 from fedexp.tracking.plots import plot_learning_curve
@@ -33,14 +34,22 @@ def flatten(tree, sep, prefix=""):
     return {prefix[:-len(sep)]: tree}
 
 
+SAMPLING = ("uniform", "by_size")
+
+
 def validate(cfg):
     """Checks the top-level keys; each component checks its own when it is built."""
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    if missing:
+        raise ConfigError(f"{missing[0]} must be set (the config leaves it ???), e.g. {missing[0]}=…")
     for key, minimum in (("num_rounds", 1), ("clients_per_round", 1), ("eval_every", 0), ("seed", 0)):
         value = cfg.get(key)
         if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
             raise ConfigError(f"{key} must be an integer >= {minimum}, found {value!r}")
     if not isinstance(cfg.get("jit_compile"), bool):
         raise ConfigError(f"jit_compile must be true or false, found {cfg.get('jit_compile')!r}")
+    if cfg.get("client_sampling") not in SAMPLING:
+        raise ConfigError(f"client_sampling must be one of {list(SAMPLING)}, found {cfg.get('client_sampling')!r}")
 
 
 def run_tags(cfg) -> dict:
@@ -66,11 +75,30 @@ def global_norm(weights) -> float:
 
 
 def train(cfg) -> dict:
-    """Runs one experiment and returns its final metrics; raises `ConfigError` before training on bad input."""
+    """Runs one experiment and returns its final metrics; raises `ConfigError` before training on bad input.
+    With `inspect` set, only describes the data (see `inspect`)."""
     validate(cfg)
+    if cfg.get("inspect"):
+        return inspect(cfg)
     devices = select_devices(cfg.device)
     with tf.device(devices[0]), precision_policy(cfg.precision):
         return run(cfg, devices)
+
+
+def inspect(cfg) -> dict:
+    """`fedexp data=… +inspect=true`: prints the data summary and writes its CSV and heatmap
+    into the run folder, without training or recording anything."""
+    data = build_data(cfg)
+    summary = summarize(data)
+    folder = Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else Path.cwd()
+    csv_path, png_path = write_summary(data, folder, seed=cfg.seed)
+    print(f"fedexp: data: {describe(summary)}\nfedexp: per-client counts {csv_path}, label heatmap {png_path}")
+    return summary
+
+
+def headline(metrics):
+    """The run's evaluation: centralized when there is one, else federated."""
+    return "eval" if "eval/accuracy" in metrics else "eval_federated"
 
 
 def run(cfg, devices) -> dict:
@@ -84,13 +112,15 @@ def run(cfg, devices) -> dict:
     with tracker.run(run_name=run_name(cfg), tags=run_tags(cfg)):
         tracker.log_params(flatten(OmegaConf.to_container(cfg, resolve=True), "."))
         tracker.set_tags({"tracking.uri": getattr(tracker, "uri", "none")})
+        log_data_summary(cfg, tracker, data)
         start = time.perf_counter()
         state = process.initialize()
         schedules = experiment.schedules
         last_eval = None
         bar = tqdm(total=rounds, desc="fedexp", unit="round")
         tick = time.perf_counter()
-        for round_num, _, cohort in cohorts(data, per_round, range(1, rounds + 1), seed=seed, device=devices[0]):
+        for round_num, _, cohort in cohorts(data, per_round, range(1, rounds + 1), seed=seed,
+                                            by_size=cfg.client_sampling == "by_size", device=devices[0]):
             state = apply_schedules(process, state, schedules, round_num)
             output = process.next(state, cohort)
             state = output.state
@@ -108,12 +138,12 @@ def run(cfg, devices) -> dict:
                 if privacy.next_round_exceeds_budget():
                     stop = f"epsilon budget {privacy.epsilon_budget} reached after round {round_num}"
             if round_num == rounds or stop or (cfg.eval_every and round_num % cfg.eval_every == 0):
-                metrics.update({f"eval/{k}": float(v) for k, v in experiment.evaluate(weights).items()})
+                metrics.update(experiment.evaluate(weights, round_num))
             if round_num == 1:
                 to_round_1 = metrics["time/start_to_round_1_seconds"] = time.perf_counter() - fedexp.PROCESS_START
             tracker.log_metrics(metrics, step=round_num)
             history.append({"round": round_num, **metrics})
-            last_eval = metrics.get("eval/accuracy", last_eval)
+            last_eval = metrics.get(f"{headline(metrics)}/accuracy", last_eval)
             bar.set_postfix(progress_postfix(metrics, last_eval), refresh=False)
             bar.update()
             if stop:
@@ -129,9 +159,11 @@ def run(cfg, devices) -> dict:
         if tracker.enabled:
             save_artifacts(cfg, tracker, experiment, weights, history)
     final = history[-1]
+    name = headline(final)
     print(f"fedexp: {rounds} rounds in {wall:.1f} s ({wall / rounds:.2f} s/round; round 1 done {to_round_1:.1f} s "
           f"after start): "
-          f"eval accuracy {final['eval/accuracy']:.4f}, eval loss {final['eval/loss']:.4f}, "
+          f"{name.replace('_', ' ')} accuracy {final[f'{name}/accuracy']:.4f}, "
+          f"{name.replace('_', ' ')} loss {final[f'{name}/loss']:.4f}, "
           f"train accuracy {final.get('client_work/train/accuracy', float('nan')):.4f}")
     print(f"fedexp: {tracker.describe()}")
     return final
@@ -150,6 +182,17 @@ def progress_postfix(metrics, last_eval) -> dict:
         postfix["eval_acc"] = f"{last_eval:.3f}"
     postfix["s/round"] = f"{metrics['time/round_seconds']:.3f}"
     return postfix
+
+
+def log_data_summary(cfg, tracker, data):
+    """Once per run: `data/…` at step 0, the per-client label counts and their heatmap."""
+    summary = summarize(data)
+    print(f"fedexp: data: {describe(summary)}")
+    tracker.log_metrics({f"data/{k}": v for k, v in summary.items()}, step=0)
+    if tracker.enabled:
+        with tempfile.TemporaryDirectory() as tmp:
+            for path in write_summary(data, Path(tmp), seed=cfg.seed):
+                tracker.log_artifact(path, "data")
 
 
 def save_artifacts(cfg, tracker, experiment, weights, history):

@@ -1,5 +1,7 @@
 """PNG plots for MLflow artifacts (matplotlib's Agg backend: no display needed)."""
 
+import numpy as np
+
 
 def _pyplot():
     import matplotlib
@@ -37,6 +39,23 @@ def plot_sweep(curves, path):
     ax.set_ylabel("eval accuracy")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_label_heatmap(counts, clients, path):
+    """Each client's share of each label (`counts[i]` is client `clients[i]`'s examples per label)."""
+    plt = _pyplot()
+    shares = counts / np.maximum(counts.sum(1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(min(2 + 0.4 * counts.shape[1], 20), min(2 + 0.2 * len(clients), 14)))
+    image = ax.imshow(shares, aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xlabel("label")
+    ax.set_ylabel("client")
+    if len(clients) <= 60:
+        ax.set_yticks(range(len(clients)), [str(c) for c in clients], fontsize=6)
+    ax.set_title(f"label shares of {len(clients)} clients")
+    fig.colorbar(image, ax=ax, label="share of the client's examples")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -81,8 +81,8 @@ def comparison(client, children):
         metrics = run.data.metrics
         label = " ".join(f"{k}={values.get(k, '')}" for k in swept) or run.info.run_name
         rows.append({**{k: values.get(k, "") for k in swept},
-                     "eval_accuracy": metrics.get("eval/accuracy"),
-                     "eval_loss": metrics.get("eval/loss"),
+                     "eval_accuracy": metrics.get("eval/accuracy", metrics.get("eval_federated/accuracy")),
+                     "eval_loss": metrics.get("eval/loss", metrics.get("eval_federated/loss")),
                      "rounds": run.data.params.get("num_rounds"),
                      "wall_time_s": metrics.get("time/total_seconds"),
                      "status": run.info.status,

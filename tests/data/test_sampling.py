@@ -9,7 +9,7 @@ from fedexp.data.sampling import cohorts, sample_clients
 def split():
     x = np.arange(60, dtype=np.float32).reshape(30, 2)
     train = FederatedData(x, np.arange(30, dtype=np.int32), [3] * 10)
-    return FederatedSplit(train, x[:2], np.zeros(2), batch_size=2, epochs=2)
+    return FederatedSplit(train, FederatedData(x[:2], np.zeros(2, np.int32), [2]), batch_size=2, epochs=2)
 
 
 def test_a_round_never_repeats_a_client_and_the_seed_fixes_the_draw():
@@ -42,3 +42,13 @@ def test_an_error_packing_a_cohort_surfaces_in_the_round_that_needs_it(split, mo
     assert next(stream)[0] == 1
     with pytest.raises(RuntimeError, match="disk gone"):
         next(stream)
+
+
+def test_sampling_by_size_favours_big_clients_and_never_repeats_one():
+    sizes = np.array([1] * 9 + [91])  # the big client holds 91% of the examples
+    draws = [sample_clients(10, 3, seed=0, round_num=r, sizes=sizes) for r in range(400)]
+    assert all(len(set(d)) == 3 for d in draws)
+    big = np.mean([9 in d for d in draws])
+    assert big > 0.95  # uniform sampling would give it 3 / 10
+    np.testing.assert_array_equal(draws[7], sample_clients(10, 3, seed=0, round_num=7, sizes=sizes))
+    assert np.mean([9 in sample_clients(10, 3, seed=0, round_num=r) for r in range(400)]) < 0.4

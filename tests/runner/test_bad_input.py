@@ -14,8 +14,15 @@ from tests.conftest import TINY, all_runs, compose, store
     ("eval_every=-1", "eval_every must be an integer >= 0, found -1"),
     ("client_optimizer.learning_rate=-0.1", "client_optimizer.learning_rate must be a number >= 0, found -0.1"),
     ("server_optimizer.learning_rate=-1", "server_optimizer.learning_rate must be a number >= 0, found -1"),
-    ("data.alpha=0", r"data.alpha must be > 0, found 0"),
+    ("data.partition.alpha=0", r"data.partition.alpha must be a number > 0, found 0"),
+    ("data.partition.classes_per_client=11", r"data.partition.classes_per_client is 11, but the data has 10 classes"),
+    ("data.num_clients=4901", r"data.num_clients must be at most the number of examples \(4900\), found 4901"),
+    ("data.test_clients=0", r"data.test_clients must be an integer >= 1, found 0"),
     ("data.batch_size=0", "data.batch_size must be an integer >= 1, found 0"),
+    ("client_sampling=random", r"client_sampling must be one of \['uniform', 'by_size'\], found 'random'"),
+    ("evaluation.centralized=false", "evaluation: centralized and federated are both false; switch at least one on"),
+    ("evaluation.federated=true evaluation.clients_per_round=11",
+     r"evaluation.clients_per_round must be an integer between 1 and the 10 test clients \(data.test_clients\)"),
     ("+client_optimizer.lr=0.1", "client_optimizer: build_sgdm.. got an unexpected keyword argument 'lr'"),
     ("client_work.client_weighting=by_size", "client_work.client_weighting must be one of"),
     ("model.input_shape=[32,32,3]", r"model.input_shape: examples have 784 values; the model's input shape"),
@@ -25,9 +32,15 @@ from tests.conftest import TINY, all_runs, compose, store
 ])
 def test_bad_input_is_refused_before_training(tmp_path, override, message):
     uri, client = store(tmp_path)
-    overrides = [*TINY, f"tracking.uri={uri}", override]
-    if override.startswith("data.alpha"):
-        overrides.append("data.partition=dirichlet")
+    overrides = [*TINY, f"tracking.uri={uri}", *override.split()]
+    if override.startswith("data.partition."):
+        kind = "dirichlet" if "alpha" in override else "shards"
+        overrides.append(f"data/partition={kind}")
     with pytest.raises(ConfigError, match=message):
         train(compose(*overrides))
     assert all_runs(client) == []  # nothing was started
+
+
+def test_a_required_key_left_unset_is_named():
+    with pytest.raises(ConfigError, match=r"data.path must be set \(the config leaves it \?\?\?\), e.g. data.path="):
+        train(compose("data=federated_emnist", "tracking=none"))

@@ -32,9 +32,11 @@ def test_one_run_is_recorded_in_mlflow(tmp_path):
                 "hparams/client_work/clip_norm", "model/global_norm", "time/round_seconds",
                 "time/examples_per_second", "eval/accuracy", "eval/loss"):
         assert [m.step for m in client.get_metric_history(run.info.run_id, key)] == [1, 2, 3], key
-    artifacts = {a.path for d in (None, "model", "plots", "hydra") for a in client.list_artifacts(run.info.run_id, d)}
+    artifacts = {a.path for d in (None, "model", "plots", "hydra", "data")
+                 for a in client.list_artifacts(run.info.run_id, d)}
     assert {"config.yaml", "model/model.keras", "plots/learning_curve.png", "hydra/config.yaml",
-            "hydra/overrides.yaml"} <= artifacts
+            "hydra/overrides.yaml", "data/client_counts.csv", "data/label_heatmap.png"} <= artifacts
+    assert run.data.metrics["data/num_clients"] == 5 and run.data.metrics["data/num_examples"] == 4900
     assert list((tmp_path / "outputs" / "runs").glob("*/*/.hydra/config.yaml"))  # Hydra's folder under outputs/
 
 
@@ -89,6 +91,18 @@ def test_bad_input_exits_non_zero_with_its_message(tmp_path, args, message):
     assert all_runs(client) == []
 
 
+def test_inspect_describes_the_data_without_training(tmp_path):
+    uri, client = store(tmp_path)
+    result = fedexp("+inspect=true", "data/partition=shards", "data.partition.classes_per_client=3",
+                    f"tracking.uri={uri}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "fedexp: data: 50 clients, 4000 training examples" in result.stdout
+    assert "10 classes (3.00 per client on average); test: 1000 examples on 10 clients" in result.stdout
+    (folder,) = (tmp_path / "outputs" / "runs").glob("*/*")
+    assert (folder / "label_heatmap.png").is_file() and len((folder / "client_counts.csv").read_text().splitlines()) == 51
+    assert all_runs(client) == [] and "rounds in" not in result.stdout
+
+
 def test_help_lists_every_group_and_option(tmp_path):
     result = fedexp("--help", cwd=tmp_path)
     assert result.returncode == 0
@@ -97,6 +111,7 @@ def test_help_lists_every_group_and_option(tmp_path):
                  "trimmed_mean, unweighted_mean, zeroing",
                  "algo: compressed_fedavg, dp_fedavg, fedadagrad, fedadam, fedavg, fedavg_clip, fedavg_median, "
                  "fedavg_unweighted, fedavgm, fedprox, fedsgd, fedyogi, mime_lite, robust_fedavg, scaffold",
-                 "client_work: fed_sgd, fedprox, gradient_clipping, mime_lite, model_delta, scaffold", "model: emnist_cnn, linear, mlp",
+                 "client_work: fed_sgd, fedprox, gradient_clipping, mime_lite, model_delta, scaffold",
+                 "data: digits, federated_emnist, synthetic, tfds", "data/partition: dirichlet, iid, shards, size_skew", "model: emnist_cnn, linear, mlp",
                  "optimizer: adagrad, adam, rmsprop, sgd, yogi", "tracking: mlflow, none"):
         assert line in result.stdout

@@ -2,11 +2,14 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+import tensorflow_datasets as tfds
 
 from fedexp.runner.build import build_experiment, instantiate
 from fedexp.runner.train import train
 from tests.conftest import CONFIG_DIR, TINY, compose
+from tests.data.test_federated_emnist import write as write_emnist
 
 
 def options(group):
@@ -27,7 +30,7 @@ def test_every_block_option_builds_a_process_that_runs(group, option):
     cohort = experiment.data.train.cohort([0, 1], batch_size=50)
     output = experiment.process.next(state, cohort)
     assert int(output.metrics["client_work"]["train"]["num_examples"]) == sum(experiment.data.train.client_sizes[:2])
-    assert 0.0 <= float(experiment.evaluate(experiment.process.get_model_weights(output.state))["accuracy"]) <= 1.0
+    assert 0.0 <= experiment.evaluate(experiment.process.get_model_weights(output.state), 1)["eval/accuracy"] <= 1.0
 
 
 @pytest.mark.parametrize("option", options("optimizer"))
@@ -39,10 +42,23 @@ def test_every_optimizer_instantiates_on_both_sides(option):
         assert float(optimizer.get_hparams(optimizer.initialize(()))["learning_rate"]) > 0
 
 
-@pytest.mark.parametrize("option", options("tracking") + options("data"))
-def test_tracking_and_data_options_instantiate(option):
-    group = "tracking" if option in options("tracking") else "data"
-    assert instantiate(compose(*TINY, f"{group}={option}"), group) is not None
+@pytest.mark.parametrize("option", options("tracking"))
+def test_tracking_options_instantiate(option):
+    assert instantiate(compose(*TINY, f"tracking={option}"), "tracking") is not None
+
+
+DATA = [f"data={o}" for o in options("data")] + [f"data/partition={o}" for o in options("data/partition")]
+
+
+@pytest.mark.parametrize("choice", DATA)
+def test_every_data_source_and_partition_gives_a_split(choice, tmp_path):
+    overrides = {"data=tfds": ["data.num_clients=20", "data.cache_dir=null"], "data=synthetic": [],
+                 "data=federated_emnist": [f"data.path={tmp_path}"]}.get(choice, ["data.cache_dir=null"])
+    write_emnist(tmp_path, "fed_emnist_digitsonly_{}.h5", lambda w, n: np.arange(n) % 10)
+    with tfds.testing.mock_data(num_examples=100):
+        split = instantiate(compose(choice, *overrides), "data")
+    assert split.train.num_clients >= 4 and split.test.num_clients >= 1 and split.num_classes == 10
+    assert split.train.client_sizes.sum() == len(split.train.y) and split.train.client_sizes.min() >= 1
 
 
 def test_presets_select_their_blocks():
