@@ -25,7 +25,9 @@ import tensorflow as tf
 
 from fedexp.client_work.training import (
     TrainMetrics, across_devices, batch_loss, client_output_type, for_each_batch, for_each_client, masked_loss)
+from fedexp.data.cohort import cohort_type
 from fedexp.model.batched import BATCHED_LAYERS, batched_forward
+from fedexp.templates import ClientWorkProcess, Computation, at_clients
 
 OWN_HPARAMS = ("clip_norm", "proximal_strength")  # the others are the optimizer's
 
@@ -146,3 +148,25 @@ def build_local_training(model, optimizer, *, clip_norm=None, proximal_strength=
         return across_devices(devices, part, (weights, data, correction))
 
     return LocalTraining(initial_hparams, batched, train)
+
+
+def local_training_process(initialize, next_fn, model, local, *, name, get_hparams=None, set_hparams=None):
+    """The `ClientWorkProcess` of a client work built on `local`: `next_fn(state, weights, data)`,
+    its hyperparameters at `state["hparams"]` unless `get_hparams`/`set_hparams` say otherwise."""
+    def hparams_of(state):
+        return state["hparams"]
+
+    def with_hparams(state, hparams):
+        return {**state, "hparams": hparams}
+
+    init_fn = Computation(initialize)
+    state_type = init_fn.result_type
+    get_hparams_fn = Computation(get_hparams or hparams_of, state_type)
+    work = ClientWorkProcess(
+        init_fn,
+        Computation(next_fn, state_type, at_clients(model.weights_type), cohort_type(model.feature_shape)),
+        get_hparams_fn,
+        Computation(set_hparams or with_hparams, state_type, get_hparams_fn.result_type),
+        name=name)
+    work.batched = local.batched
+    return work

@@ -13,12 +13,11 @@ by the aggregator and finalizer (TFF's default server optimizer: SGD with learni
 
 import tensorflow as tf
 
-from fedexp.client_work.local_training import build_local_training
+from fedexp.client_work.local_training import build_local_training, local_training_process
 from fedexp.client_work.training import (
     ClientWeighting, finalize_train_metrics, full_gradients, model_delta, parse_weighting, zero_if_non_finite)
-from fedexp.data.cohort import cohort_type
 from fedexp.model.functional import functional_model
-from fedexp.templates import ClientResult, ClientWorkProcess, Computation, MeasuredProcessOutput, at_clients, federated_mean
+from fedexp.templates import ClientResult, MeasuredProcessOutput, federated_mean
 
 
 def build_mime_lite_client_work(model_fn, optimizer, client_weighting=ClientWeighting.NUM_EXAMPLES, *,
@@ -47,14 +46,5 @@ def build_mime_lite_client_work(model_fn, optimizer, client_weighting=ClientWeig
     def set_hparams(state, hparams):
         return {**state, "optimizer": optimizer.set_hparams(state["optimizer"], hparams)}
 
-    init_fn = Computation(initialize)
-    state_type = init_fn.result_type
-    get_hparams_fn = Computation(get_hparams, state_type)
-    work = ClientWorkProcess(
-        init_fn,
-        Computation(next_fn, state_type, at_clients(model.weights_type), cohort_type(model.feature_shape)),
-        get_hparams_fn,
-        Computation(set_hparams, state_type, get_hparams_fn.result_type),
-        name=name)
-    work.batched = local.batched
-    return work
+    return local_training_process(initialize, next_fn, model, local, name=name, get_hparams=get_hparams,
+                                  set_hparams=set_hparams)

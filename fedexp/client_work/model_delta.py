@@ -10,11 +10,10 @@ examples (or 1 under `ClientWeighting.UNIFORM`).
 
 import tensorflow as tf
 
-from fedexp.client_work.local_training import build_local_training
+from fedexp.client_work.local_training import build_local_training, local_training_process
 from fedexp.client_work.training import ClientWeighting, finalize_train_metrics, model_delta, parse_weighting
-from fedexp.data.cohort import cohort_type
 from fedexp.model.functional import functional_model
-from fedexp.templates import ClientWorkProcess, Computation, MeasuredProcessOutput, at_clients
+from fedexp.templates import MeasuredProcessOutput
 
 
 def build_model_delta_client_work(model_fn, optimizer, client_weighting=ClientWeighting.NUM_EXAMPLES, *,
@@ -40,19 +39,4 @@ def build_local_training_client_work(model_fn, optimizer, client_weighting, *, c
         return MeasuredProcessOutput({**state, "round": state["round"] + 1},
                                      model_delta(weighting, weights, trained, metrics), finalize_train_metrics(metrics))
 
-    def get_hparams(state):
-        return state["hparams"]
-
-    def set_hparams(state, hparams):
-        return {**state, "hparams": hparams}
-
-    init_fn = Computation(initialize)
-    state_type = init_fn.result_type
-    work = ClientWorkProcess(
-        init_fn,
-        Computation(next_fn, state_type, at_clients(model.weights_type), cohort_type(model.feature_shape)),
-        Computation(get_hparams, state_type),
-        Computation(set_hparams, state_type, state_type["hparams"]),
-        name=name)
-    work.batched = local.batched
-    return work
+    return local_training_process(initialize, next_fn, model, local, name=name)

@@ -19,12 +19,11 @@ client without data, or whose update is not finite, keeps its c_i.
 
 import tensorflow as tf
 
-from fedexp.client_work.local_training import build_local_training
+from fedexp.client_work.local_training import build_local_training, local_training_process
 from fedexp.client_work.training import (
     ClientWeighting, finalize_train_metrics, full_gradients, model_delta, parse_weighting)
-from fedexp.data.cohort import cohort_type
 from fedexp.model.functional import functional_model
-from fedexp.templates import ClientWorkProcess, Computation, MeasuredProcessOutput, at_clients
+from fedexp.templates import MeasuredProcessOutput
 
 CONTROL_UPDATES = ("delta", "gradient")
 
@@ -83,22 +82,7 @@ def build_scaffold_client_work(model_fn, optimizer, num_clients, control_update=
         return MeasuredProcessOutput({**state, "round": state["round"] + 1, "control": control,
                                       "client_controls": client_controls}, result, measurements)
 
-    def get_hparams(state):
-        return state["hparams"]
-
-    def set_hparams(state, hparams):
-        return {**state, "hparams": hparams}
-
-    init_fn = Computation(initialize)
-    state_type = init_fn.result_type
-    work = ClientWorkProcess(
-        init_fn,
-        Computation(next_fn, state_type, at_clients(model.weights_type), cohort_type(model.feature_shape)),
-        Computation(get_hparams, state_type),
-        Computation(set_hparams, state_type, state_type["hparams"]),
-        name=name)
-    work.batched = local.batched
-    return work
+    return local_training_process(initialize, next_fn, model, local, name=name)
 
 
 def per_client(vector, like):

@@ -1,7 +1,7 @@
 """Federated EMNIST: the natural per-writer split of TFF and LEAF (3,400 writers; 3,383 in the
 digits-only files), read from TFF's HDF5 files in a local folder.
 
-TFF's layout: `examples/<writer id>/pixels` (float32 [n, 28, 28], 1.0 is the background) and
+TFF's layout: `examples/<writer id>/pixels` (float32 [n, 28, 28] in [0, 1], used as stored) and
 `examples/<writer id>/label` (int [n]), in `fed_emnist_digitsonly_{train,test}.h5` (digits)
 and `fed_emnist_{train,test}.h5` (62 classes: digits, upper and lower case letters). Get them
 once, e.g. from https://storage.googleapis.com/tff-datasets-public/fed_emnist_digitsonly.tar.bz2
