@@ -56,17 +56,12 @@ def instantiate(cfg, key, **available):
         raise ConfigError(f"{key}: {e}") from None
 
 
-def build_data(cfg):
-    """The data source's split; raises `ConfigError` naming the key."""
-    return instantiate(cfg, "data")
-
-
 def build_experiment(cfg, devices=()) -> Experiment:
     """`devices`: where the cohort's clients train; with several, the cohort is split across them.
 
     A model whose `input_shape` or `num_classes` is null takes it from the data; the value
     is written into `cfg`, so that the record shows it."""
-    data = build_data(cfg)
+    data = instantiate(cfg, "data")
     with open_dict(cfg):
         for key, value in (("input_shape", list(data.train.x.shape[1:])), ("num_classes", data.num_classes)):
             if key in cfg.model and cfg.model[key] is None:
