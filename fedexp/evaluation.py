@@ -4,6 +4,7 @@ test clients; each compiled once."""
 import numpy as np
 import tensorflow as tf
 
+from fedexp.client_work.training import masked_loss
 from fedexp.data.cohort import cohort_type
 from fedexp.data.sampling import sample_clients
 from fedexp.model.functional import functional_model
@@ -50,14 +51,12 @@ def build_federated_evaluation(model_fn, test, *, clients_per_round, seed, batch
     @tf.function(input_signature=[model.weights_type, cohort_type(model.feature_shape)], autograph=False)
     def client_sums(weights, cohort):
         def step(i, loss_sum, correct):
-            x, y, mask = cohort.x[:, i], cohort.y[:, i], cohort.mask[:, i]  # [clients, batch, ...]
+            x, mask = cohort.x[:, i], cohort.mask[:, i]  # [clients, batch, ...]: one batch of every client
             outputs, _, _ = model.forward(weights, tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], 0)),
                                           training=False)
-            flat_y = tf.reshape(y, [-1])
-            loss = tf.reshape(model.per_example_loss(flat_y, outputs), tf.shape(mask)) * mask
-            hits = tf.cast(tf.equal(tf.argmax(outputs, -1, output_type=y.dtype), flat_y), tf.float32)
-            return i + 1, loss_sum + tf.reduce_sum(loss, -1), correct + tf.reduce_sum(
-                tf.reshape(hits, tf.shape(mask)) * mask, -1)
+            outputs = tf.reshape(outputs, tf.concat([tf.shape(mask), tf.shape(outputs)[1:]], 0))
+            _, metrics = masked_loss(model, cohort.y[:, i], outputs, mask)
+            return i + 1, loss_sum + metrics.loss_sum, correct + metrics.correct
 
         zeros = tf.zeros(tf.shape(cohort.mask)[:1])
         _, loss_sum, correct = tf.while_loop(lambda i, *_: i < tf.shape(cohort.mask)[1], step, (0, zeros, zeros))

@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from fedexp.client_work.local_training import build_local_training, local_training_process
 from fedexp.client_work.training import (
-    ClientWeighting, finalize_train_metrics, full_gradients, model_delta, parse_weighting)
+    ClientWeighting, finalize_train_metrics, full_gradients, model_delta, parse_weighting, zero_if_non_finite)
 from fedexp.model.functional import functional_model
 from fedexp.templates import MeasuredProcessOutput
 
@@ -62,15 +62,13 @@ def build_scaffold_client_work(model_fn, optimizer, num_clients, control_update=
         trained, metrics = local.train(state["hparams"], state["round"], weights, data, correction=correction)
         result = model_delta(weighting, weights, trained, metrics)
         if control_update == "delta":
-            steps = tf.reduce_sum(tf.reduce_max(data.mask, axis=-1), axis=-1)  # K per client
-            scale = tf.math.divide_no_nan(1.0, steps * state["hparams"]["learning_rate"])
+            scale = tf.math.divide_no_nan(1.0, metrics.num_batches * state["hparams"]["learning_rate"])  # 1 / (K lr)
             new_c_i = tf.nest.map_structure(lambda ci, cs, u: ci - cs + u * per_client(scale, u),
                                             c_i, c, result.update)
         else:
             new_c_i, _ = full_gradients(model, state["round"], weights, data, devices)
-        finite = tf.reduce_all(tf.stack([tf.reduce_all(tf.math.is_finite(t), axis=tuple(range(1, t.shape.rank)))
-                                         for t in tf.nest.flatten(new_c_i)]), axis=0)
-        keep = (metrics.num_examples > 0) & (result.update_weight > 0) & finite
+        _, weight = zero_if_non_finite(new_c_i, result.update_weight)  # 0: no update, or a non-finite c_i+
+        keep = (metrics.num_examples > 0) & (weight > 0)
         new_c_i = tf.nest.map_structure(lambda new, old: tf.where(per_client(keep, new), new, old), new_c_i, c_i)
         client_controls = tf.nest.map_structure(lambda table, new: tf.tensor_scatter_nd_update(table, ids[:, None], new),
                                                 state["client_controls"], new_c_i)

@@ -29,10 +29,13 @@ def build_tfds(*, name, data_dir=None, download=False, train_split="train", test
             raise ValueError(f"{key}: {name} has no feature {value!r}; it has: {', '.join(builder.info.features)}")
     if not (isinstance(scale, (int, float)) and scale > 0):
         raise ValueError(f"scale must be a number > 0, found {scale!r}")
-    x, y, test_x, test_y = (part for key, split in (("train_split", train_split), ("test_split", test_split))
-                            for part in _load(tfds, name, key, split, data_dir, download, features_key, labels_key))
-    x, test_x = ((v.astype(np.float32) / scale).reshape(len(v), -1) if flatten else v.astype(np.float32) / scale
-                 for v in (x, test_x))
+    (x, y), (test_x, test_y) = (_load(tfds, name, key, split, data_dir, download, features_key, labels_key)
+                                for key, split in (("train_split", train_split), ("test_split", test_split)))
+
+    def preprocess(v):
+        v = v.astype(np.float32) / scale
+        return v.reshape(len(v), -1) if flatten else v
+    x, test_x = preprocess(x), preprocess(test_x)
     label = builder.info.features[labels_key]
     return FederatedSplit.partitioned(x, y, test_x, test_y, partition=partition or build_iid(),
                                       num_clients=num_clients, test_clients=test_clients, seed=seed,
