@@ -84,9 +84,12 @@ def bench(name, rounds, split):
     evaluate = build_centralized_evaluation(model_fn, split.test_x, split.test_y)
     states = {side: p.initialize() for side, p in processes.items()}
 
+    # One stream of cohorts per side, as the `fedexp` command has: the next round's cohort is
+    # packed in the background while a round trains.
+    streams = {side: cohorts(split, PER_ROUND, range(rounds + 1), seed=0) for side in processes}
+
     def fedexp_rounds(round_nums, side="fedexp"):
-        """Rounds back to back, as the `fedexp` command runs them: the next cohort is packed meanwhile."""
-        for _, _, cohort in cohorts(split, PER_ROUND, round_nums, seed=0):
+        for _, (_, _, cohort) in zip(round_nums, streams[side]):
             output = processes[side].next(states[side], cohort)
             states[side] = output.state
             metrics = {k: float(v) for k, v in output.metrics["client_work"]["train"].items()}
@@ -108,8 +111,9 @@ def bench(name, rounds, split):
     fedexp_rounds([0])
     to_round_1 = time.perf_counter() - start
     sides = {"floor": floor_rounds, **{side: lambda r, s=side: fedexp_rounds(r, s) for side in processes}}
-    for fn in sides.values():
-        fn([0])  # warm-up (tracing, XLA compilation)
+    for side, fn in sides.items():
+        if side != "fedexp":  # (which has just run round 0)
+            fn([0])  # warm-up (tracing, XLA compilation)
     traces = {s: p.next_fn._compiled.experimental_get_tracing_count() for s, p in processes.items()}
     times = {side: [] for side in sides}
     for first in range(1, rounds + 1, BLOCK):  # alternate blocks, so every side sees the same machine load

@@ -16,7 +16,8 @@ loop over steps in which every client's forward pass is vectorized over the coho
 and the optimizer updates the stacked `[clients, ...]` weights at once; a client whose
 batches have run out keeps its weights. `batched="auto"` picks side by side for models
 made only of dense layers: see `fedexp.model.batched`. With several `devices` the cohort
-is split across them (see `across_devices`).
+is split across them (see `across_devices`); side by side on a CPU, into one part per core
+(see `lanes`).
 """
 
 from typing import Callable, NamedTuple
@@ -24,7 +25,7 @@ from typing import Callable, NamedTuple
 import tensorflow as tf
 
 from fedexp.client_work.training import (
-    TrainMetrics, across_devices, batch_loss, client_output_type, for_each_batch, for_each_client, masked_loss)
+    TrainMetrics, across_devices, batch_loss, client_output_type, for_each_batch, for_each_client, lanes, masked_loss)
 from fedexp.data.cohort import cohort_type
 from fedexp.model.batched import BATCHED_LAYERS, batched_forward
 from fedexp.templates import ClientWorkProcess, Computation, at_clients
@@ -145,7 +146,7 @@ def build_local_training(model, optimizer, *, clip_norm=None, proximal_strength=
                 return train_side_by_side_xla(hparams, optimizer_state, weights, data, correction)
             return for_each_client(lambda *args: train_client(hparams, round_num, optimizer_state, *args),
                                    (weights, data, correction), client_output_type(trainable_type))
-        return across_devices(devices, part, (weights, data, correction))
+        return across_devices(lanes(devices) if batched else devices, part, (weights, data, correction))
 
     return LocalTraining(initial_hparams, batched, train)
 

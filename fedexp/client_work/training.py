@@ -5,6 +5,7 @@ Metrics are summed per client, summed across the cohort, then finalized
 """
 
 import enum
+import os
 from typing import NamedTuple
 
 import tensorflow as tf
@@ -90,6 +91,17 @@ def across_devices(devices, fn, clients_args):
             outputs.append(fn(*tf.nest.pack_sequence_as(clients_args, [s[k] for s in splits])))
     stacked = [tf.concat(leaves, 0) for leaves in zip(*(tf.nest.flatten(o) for o in outputs))]
     return tf.nest.pack_sequence_as(outputs[0], stacked)
+
+
+def lanes(devices, limit=8):
+    """The parts a cohort trained side by side is split into: one per GPU (or the default
+    device when none is given and a GPU is visible), and on a CPU one per core, up to `limit`:
+    XLA runs each batched step on one core, so separate parts use them all at once."""
+    if not devices and tf.config.list_logical_devices("GPU"):
+        return ()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return tuple(d for d in devices or ("/CPU:0",)
+                 for _ in range(min(cores, limit) if tf.DeviceSpec.from_string(d).device_type == "CPU" else 1))
 
 
 def full_gradient(model, round_num, weights, data):

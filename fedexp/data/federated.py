@@ -8,7 +8,7 @@ no per-client `tf.data` pipeline is involved (DESIGN decision 3).
 import numpy as np
 import tensorflow as tf
 
-from fedexp.data.cohort import Cohort
+from fedexp.data.cohort import Cohort, take
 from fedexp.data.partition import partition as partition_examples
 
 
@@ -68,7 +68,7 @@ class FederatedData:
         # memory once (a TensorFlow copy of it would double, and briefly triple, the footprint).
         shape = [len(ids), steps, batch_size]
         gathered = np.maximum(padded, 0).reshape(shape)
-        return Cohort(tf.constant(self.x[gathered]), tf.constant(self.y[gathered]),
+        return Cohort(take(self.x, gathered), tf.constant(self.y[gathered]),
                       tf.constant((padded >= 0).reshape(shape), tf.float32), tf.constant(ids))
 
     def client_dataset(self, client_id, *, batch_size) -> tf.data.Dataset:

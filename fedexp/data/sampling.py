@@ -28,9 +28,10 @@ def cohorts(split, per_round, round_nums, *, seed, by_size=False, device=None):
 
     def prepare(round_num):
         clients = sample_clients(split.train.num_clients, per_round, seed=seed, round_num=round_num, sizes=sizes)
+        cohort = split.train.cohort(clients, batch_size=split.batch_size, epochs=split.epochs,
+                                    seed=[seed, 2, round_num])
         with tf.device(device) if device else contextlib.nullcontext():
-            return clients, split.train.cohort(clients, batch_size=split.batch_size, epochs=split.epochs,
-                                               seed=[seed, 2, round_num])
+            return clients, tf.nest.map_structure(tf.identity, cohort)  # (no copy when it is there already)
 
     round_nums = list(round_nums)
     with ThreadPoolExecutor(1, thread_name_prefix="fedexp-cohort") as pool:

@@ -1,11 +1,14 @@
 """Training the cohort side by side gives the sequential path's results."""
 
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import fedexp
 from fedexp.client_work.model_delta import build_local_training_client_work
+from fedexp.client_work.training import lanes
 from fedexp.data.federated import FederatedData
 from fedexp.model.emnist_cnn import build_emnist_cnn
 from fedexp.model.mlp import build_mlp
@@ -25,18 +28,20 @@ def run_two_rounds(process, data):
     return process.next(first.state, data.cohort([4, 1, 3], batch_size=7, seed=2, epochs=2))
 
 
-@pytest.mark.parametrize("optimizer, clip_norm", [
-    (lambda: fedexp.build_sgdm(learning_rate=0.1), None),
-    (lambda: fedexp.build_sgdm(learning_rate=0.1, momentum=0.9), None),
-    (lambda: fedexp.build_adam(learning_rate=0.01), 0.3),
-], ids=["sgd", "sgdm", "adam+clipping"])
-def test_side_by_side_equals_one_after_another(data, optimizer, clip_norm):
+@pytest.mark.parametrize("optimizer, clip_norm, devices", [
+    (lambda: fedexp.build_sgdm(learning_rate=0.1), None, ()),
+    (lambda: fedexp.build_sgdm(learning_rate=0.1, momentum=0.9), None, ()),
+    (lambda: fedexp.build_adam(learning_rate=0.01), 0.3, ()),
+    # one part per core of each: 3 or more parts, some of them with one client or none
+    (lambda: fedexp.build_sgdm(learning_rate=0.1, momentum=0.9), None, ("/CPU:0",) * 3),
+], ids=["sgd", "sgdm", "adam+clipping", "sgdm-in-parts"])
+def test_side_by_side_equals_one_after_another(data, optimizer, clip_norm, devices):
     model_fn = build_mlp(input_shape=(6,), hidden_units=(8,), num_classes=3, seed=2)
     weights = fedexp.weights_type(model_fn())
     outputs = []
     for batched in (False, True):
         work = build_local_training_client_work(model_fn, optimizer(), "num_examples", clip_norm=clip_norm,
-                                                batched=batched, name="work")
+                                                batched=batched, devices=devices if batched else (), name="work")
         assert work.batched is batched
         process = fedexp.compose_learning_process(
             lambda: fedexp.ModelWeights.from_model(model_fn()), fedexp.build_broadcast_process(weights), work,
@@ -45,6 +50,13 @@ def test_side_by_side_equals_one_after_another(data, optimizer, clip_norm):
         outputs.append(run_two_rounds(process, data))
     for a, b in zip(tf.nest.flatten(outputs[0]), tf.nest.flatten(outputs[1])):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_a_cpu_trains_side_by_side_in_one_part_per_core():
+    cores = len(os.sched_getaffinity(0))
+    assert lanes(()) == ("/CPU:0",) * min(cores, 8)
+    assert lanes(("/CPU:0", "/CPU:1")) == ("/CPU:0",) * min(cores, 8) + ("/CPU:1",) * min(cores, 8)
+    assert lanes(("/GPU:0", "/GPU:1")) == ("/GPU:0", "/GPU:1")
 
 
 def test_auto_trains_dense_models_side_by_side_and_convolutions_one_by_one():

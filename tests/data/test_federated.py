@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from fedexp.data.cohort import cohort_type, pack_datasets
+from fedexp.data.cohort import cohort_type, pack_datasets, take
 from fedexp.data.partition import iid_partition
 from fedexp.data.federated import FederatedData
 
@@ -26,6 +26,18 @@ def test_cohort_is_padded_and_masked(data):
     mask = cohort.mask.numpy().reshape(2, -1)
     assert (np.diff(mask, axis=1) <= 0).all()
     np.testing.assert_array_equal(cohort.x.numpy()[0, 0, 0], [8.0, 9.0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.uint8, np.float64])
+def test_take_gathers_rows_into_a_tensor_tensorflow_can_compute_with(dtype):
+    array = np.arange(5 * 3 * 7).reshape(5, 3, 7).astype(dtype)[1:]  # (a view that does not start aligned)
+    indices = np.array([[3, 0], [0, 2], [1, 1]])
+    tensor = take(array, indices)
+    assert tensor.dtype == dtype and tensor.shape == (3, 2, 3, 7)
+    np.testing.assert_array_equal(tensor.numpy(), array[indices])
+    # TensorFlow's kernels read it (a misaligned tensor would abort the process here).
+    np.testing.assert_array_equal(tf.gather(tensor, [2, 0]).numpy(), array[indices][[2, 0]])
+    assert take(array, np.zeros((0, 4), np.int64)).shape == (0, 4, 3, 7)
 
 
 def test_shuffling_is_seeded_and_never_repeats_an_example_in_an_epoch(data):
