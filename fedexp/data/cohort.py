@@ -25,17 +25,24 @@ class Cohort(NamedTuple):
     ids: tf.Tensor
 
 
-def take(array, indices) -> tf.Tensor:
-    """`tf.constant(array[indices])` (rows of `array`) with one copy fewer: the rows are gathered
-    straight into memory that TensorFlow then uses as it is (DLPack; its kernels need 64-byte
-    alignment). A round's cohort is megabytes: a copy costs as much as a small model's round."""
-    shape = indices.shape + array.shape[1:]
-    nbytes = int(np.prod(shape)) * array.itemsize
+def aligned_empty(shape, dtype) -> np.ndarray:
+    """An uninitialized array whose memory TensorFlow can compute on as it is (see `as_tensors`)."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
     memory = np.empty(nbytes + ALIGNMENT, np.uint8)
     start = -memory.ctypes.data % ALIGNMENT
-    out = memory[start:start + nbytes].view(array.dtype).reshape(shape)
-    np.take(array, indices, axis=0, out=out, mode="clip")  # (the indices are valid; "raise" would buffer)
-    return tf.experimental.dlpack.from_dlpack(out.__dlpack__())
+    return memory[start:start + nbytes].view(dtype).reshape(shape)
+
+
+def as_tensors(cohort: Cohort, device=None) -> Cohort:
+    """A cohort of `aligned_empty` arrays as tensors over the same memory (DLPack: a round's
+    cohort is megabytes, and a copy costs as much as a small model's round); the arrays must
+    not be written to afterwards. Copied to `device` if that is not the CPU."""
+    tensors = Cohort(*(tf.experimental.dlpack.from_dlpack(a.__dlpack__()) for a in cohort))
+    if device is None or tf.DeviceSpec.from_string(device).device_type in (None, "CPU"):
+        return tensors
+    with tf.device(device):
+        return tf.nest.map_structure(tf.identity, tensors)
 
 
 def cohort_type(feature_shape, x_dtype=tf.float32, y_dtype=tf.int32):

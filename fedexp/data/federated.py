@@ -8,7 +8,7 @@ no per-client `tf.data` pipeline is involved (DESIGN decision 3).
 import numpy as np
 import tensorflow as tf
 
-from fedexp.data.cohort import Cohort, take
+from fedexp.data.cohort import Cohort, aligned_empty, as_tensors
 from fedexp.data.partition import partition as partition_examples
 
 
@@ -41,7 +41,13 @@ class FederatedData:
         return self.order[self.offsets[client_id]:self.offsets[client_id + 1]]
 
     def cohort(self, client_ids, *, batch_size, epochs=1, seed=None) -> Cohort:
-        """The packed data of `client_ids` for `epochs` passes in batches of `batch_size`.
+        """The packed data of `client_ids` for `epochs` passes in batches of `batch_size`, as
+        tensors (see `pack`)."""
+        return as_tensors(self.pack(client_ids, batch_size=batch_size, epochs=epochs, seed=seed))
+
+    def pack(self, client_ids, *, batch_size, epochs=1, seed=None) -> Cohort:
+        """The packed data of `client_ids` for `epochs` passes in batches of `batch_size`, as
+        NumPy arrays that `as_tensors` makes tensors of without copying.
 
         The steps axis is padded to one of a few sizes (5, 6, 7, 8, 10, 12, 14, 16, 20, ...).
         With a seed each client's examples are shuffled anew every epoch (and batches run
@@ -66,10 +72,15 @@ class FederatedData:
         padded[client_of, np.arange(len(examples)) - np.repeat(np.cumsum(sizes) - sizes, sizes)] = examples
         # Gathered here and sent to the device once per round: the dataset itself stays in host
         # memory once (a TensorFlow copy of it would double, and briefly triple, the footprint).
-        shape = [len(ids), steps, batch_size]
+        shape = (len(ids), steps, batch_size)
         gathered = np.maximum(padded, 0).reshape(shape)
-        return Cohort(take(self.x, gathered), tf.constant(self.y[gathered]),
-                      tf.constant((padded >= 0).reshape(shape), tf.float32), tf.constant(ids))
+        packed = Cohort(aligned_empty(shape + self.x.shape[1:], self.x.dtype), aligned_empty(shape, np.int32),
+                        aligned_empty(shape, np.float32), aligned_empty(ids.shape, np.int64))
+        for rows, out in ((self.x, packed.x), (self.y, packed.y)):
+            np.take(rows, gathered, axis=0, out=out, mode="clip")  # (valid indices; "raise" would buffer)
+        np.greater_equal(padded.reshape(shape), 0, out=packed.mask, casting="unsafe")
+        packed.ids[:] = ids
+        return packed
 
     def client_dataset(self, client_id, *, batch_size) -> tf.data.Dataset:
         """One client's examples as a TFF-style dataset of `(x, y)` batches, in stored order."""

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from fedexp.data.cohort import cohort_type, pack_datasets, take
+from fedexp.data.cohort import ALIGNMENT, as_tensors, cohort_type, pack_datasets
 from fedexp.data.partition import iid_partition
 from fedexp.data.federated import FederatedData
 
@@ -29,15 +29,23 @@ def test_cohort_is_padded_and_masked(data):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.uint8, np.float64])
-def test_take_gathers_rows_into_a_tensor_tensorflow_can_compute_with(dtype):
-    array = np.arange(5 * 3 * 7).reshape(5, 3, 7).astype(dtype)[1:]  # (a view that does not start aligned)
-    indices = np.array([[3, 0], [0, 2], [1, 1]])
-    tensor = take(array, indices)
-    assert tensor.dtype == dtype and tensor.shape == (3, 2, 3, 7)
-    np.testing.assert_array_equal(tensor.numpy(), array[indices])
-    # TensorFlow's kernels read it (a misaligned tensor would abort the process here).
-    np.testing.assert_array_equal(tf.gather(tensor, [2, 0]).numpy(), array[indices][[2, 0]])
-    assert take(array, np.zeros((0, 4), np.int64)).shape == (0, 4, 3, 7)
+def test_a_cohort_is_packed_into_memory_tensorflow_computes_on_as_it_is(dtype):
+    x = np.arange(16 * 3 * 7).reshape(16, 3, 7).astype(dtype)[1:]  # (a view that does not start aligned)
+    data = FederatedData(x, np.arange(15) % 4, [4, 7, 1, 3])
+    packed = data.pack([1, 2], batch_size=3)
+    cohort = data.cohort([1, 2], batch_size=3)
+    assert cohort.x.dtype == dtype and cohort.x.shape == (2, 3, 3, 3, 7)
+    for array, tensor in zip(packed, cohort):
+        assert array.ctypes.data % ALIGNMENT == 0
+        np.testing.assert_array_equal(tensor.numpy(), array)
+    np.testing.assert_array_equal(cohort.x[0, 0, 0], x[4])
+    # The tensors share the arrays' memory, and TensorFlow's kernels read them (misaligned
+    # memory would abort the process here).
+    tensors = as_tensors(packed)
+    packed.x[0, 0, 0] = 0
+    assert not tensors.x[0, 0, 0].numpy().any()
+    np.testing.assert_array_equal(tf.gather(tensors.x, [1, 0]).numpy(), packed.x[[1, 0]])
+    assert data.cohort([], batch_size=3).x.shape == (0, 0, 3, 3, 7)
 
 
 def test_shuffling_is_seeded_and_never_repeats_an_example_in_an_epoch(data):

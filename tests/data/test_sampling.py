@@ -31,13 +31,13 @@ def test_prefetched_cohorts_are_the_ones_the_round_asks_for(split):
 
 
 def test_an_error_packing_a_cohort_surfaces_in_the_round_that_needs_it(split, monkeypatch):
-    pack = FederatedData.cohort
+    pack = FederatedData.pack
 
     def fail_in_round_2(self, clients, *, seed, **kwargs):
         if seed[2] == 2:
             raise RuntimeError("disk gone")
         return pack(self, clients, seed=seed, **kwargs)
-    monkeypatch.setattr(FederatedData, "cohort", fail_in_round_2)
+    monkeypatch.setattr(FederatedData, "pack", fail_in_round_2)
     stream = cohorts(split, 2, [1, 2, 3], seed=0)
     assert next(stream)[0] == 1
     with pytest.raises(RuntimeError, match="disk gone"):

@@ -8,15 +8,15 @@ from tests.conftest import TINY, all_runs, compose, store
 
 
 def break_round(monkeypatch, error, at_round):
-    cohort = FederatedData.cohort
+    pack = FederatedData.pack
     calls = []
 
-    def cohort_then_fail(self, *args, **kwargs):
+    def pack_then_fail(self, *args, **kwargs):
         calls.append(1)
         if len(calls) == at_round:
             raise error
-        return cohort(self, *args, **kwargs)
-    monkeypatch.setattr(FederatedData, "cohort", cohort_then_fail)
+        return pack(self, *args, **kwargs)
+    monkeypatch.setattr(FederatedData, "pack", pack_then_fail)
 
 
 @pytest.mark.parametrize("error, status", [(KeyboardInterrupt(), "KILLED"), (RuntimeError("disk full"), "FAILED")])
