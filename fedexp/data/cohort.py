@@ -10,6 +10,7 @@ local training visits exactly its own batches, in order. The ids let a stateful 
 work (SCAFFOLD) keep per-client state, and seed each client's randomness by who it is.
 """
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -28,7 +29,7 @@ class Cohort(NamedTuple):
 def aligned_empty(shape, dtype) -> np.ndarray:
     """An uninitialized array whose memory TensorFlow can compute on as it is (see `as_tensors`)."""
     dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape)) * dtype.itemsize
+    nbytes = math.prod(shape) * dtype.itemsize  # (math.prod: np.prod costs 4 us a call)
     memory = np.empty(nbytes + ALIGNMENT, np.uint8)
     start = -memory.ctypes.data % ALIGNMENT
     return memory[start:start + nbytes].view(dtype).reshape(shape)
