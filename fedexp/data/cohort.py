@@ -36,10 +36,15 @@ def aligned_empty(shape, dtype) -> np.ndarray:
 
 
 def as_tensors(cohort: Cohort, device=None) -> Cohort:
-    """A cohort of `aligned_empty` arrays as tensors over the same memory (DLPack: a round's
-    cohort is megabytes, and a copy costs as much as a small model's round); the arrays must
-    not be written to afterwards. Copied to `device` if that is not the CPU."""
-    tensors = Cohort(*(tf.experimental.dlpack.from_dlpack(a.__dlpack__()) for a in cohort))
+    """A cohort of arrays as tensors over the same memory when it is `aligned_empty`'s (DLPack:
+    a round's cohort is megabytes, and a copy costs as much as a small model's round), else as
+    copies; the arrays must not be written to afterwards. Copied to `device` if not the CPU."""
+    def tensor(a):
+        if a.ctypes.data % ALIGNMENT or not a.flags.c_contiguous:
+            return tf.constant(a)
+        return tf.experimental.dlpack.from_dlpack(a.__dlpack__())
+
+    tensors = Cohort(*map(tensor, cohort))
     if device is None or tf.DeviceSpec.from_string(device).device_type in (None, "CPU"):
         return tensors
     with tf.device(device):

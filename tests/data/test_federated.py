@@ -46,6 +46,13 @@ def test_a_cohort_is_packed_into_memory_tensorflow_computes_on_as_it_is(dtype):
     assert not tensors.x[0, 0, 0].numpy().any()
     np.testing.assert_array_equal(tf.gather(tensors.x, [1, 0]).numpy(), packed.x[[1, 0]])
     assert data.cohort([], batch_size=3).x.shape == (0, 0, 3, 3, 7)
+    # Arrays in other memory are copied, never handed to TensorFlow misaligned or strided.
+    memory = np.empty(packed.x.nbytes + ALIGNMENT + packed.x.itemsize, np.uint8)
+    start = -memory.ctypes.data % ALIGNMENT + packed.x.itemsize
+    misaligned = memory[start:start + packed.x.nbytes].view(dtype).reshape(packed.x.shape)
+    misaligned[...] = packed.x
+    for x in (misaligned, packed.x[..., 1:]):
+        np.testing.assert_array_equal(tf.gather(as_tensors(packed._replace(x=x)).x, [1, 0]).numpy(), x[[1, 0]])
 
 
 def test_shuffling_is_seeded_and_never_repeats_an_example_in_an_epoch(data):
