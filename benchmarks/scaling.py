@@ -23,8 +23,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 import fedexp  # noqa: E402
-from fedexp.data.federated import FederatedData  # noqa: E402
-from fedexp.data.partition import iid_partition  # noqa: E402
+from fedexp.data._federated import FederatedData  # noqa: E402
+from fedexp.data.partition.iid import iid_partition  # noqa: E402
 from fedexp.model.linear import build_linear  # noqa: E402
 from fedexp.model.mlp import build_mlp  # noqa: E402
 

@@ -45,7 +45,7 @@ _EXPORTS = {
     "build_rmsprop": "fedexp.optimizer.rmsprop",
     "ModelWeights": "fedexp.model.functional",
     "weights_type": "fedexp.model.functional",
-    "Cohort": "fedexp.data.cohort",
+    "Cohort": "fedexp.templates.client_data",
 }
 __all__ = sorted(_EXPORTS)
 

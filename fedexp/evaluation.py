@@ -5,8 +5,8 @@ import numpy as np
 import tensorflow as tf
 
 from fedexp.client_work.training import masked_loss
-from fedexp.data.cohort import cohort_type
-from fedexp.data.sampling import sample_clients
+from fedexp.templates.client_data import cohort_type
+from fedexp.data._sampling import sample_clients
 from fedexp.model.functional import functional_model
 
 

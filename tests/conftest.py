@@ -6,7 +6,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from fedexp.data.cohort import cohort_type, pack_batches  # noqa: E402
+from fedexp.templates.client_data import cohort_type, pack_batches  # noqa: E402
 from fedexp.model.linear import build_linear  # noqa: E402
 
 

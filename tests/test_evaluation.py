@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import fedexp
-from fedexp.data.federated import FederatedData
-from fedexp.data.sampling import sample_clients
+from fedexp.data._federated import FederatedData
+from fedexp.data._sampling import sample_clients
 from fedexp.evaluation import build_centralized_evaluation, build_federated_evaluation
 
 

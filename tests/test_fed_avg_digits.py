@@ -3,8 +3,8 @@
 import numpy as np
 
 import fedexp
-from fedexp.data.partition import iid_partition
-from fedexp.data.federated import FederatedData
+from fedexp.data.partition.iid import iid_partition
+from fedexp.data._federated import FederatedData
 from fedexp.model.linear import build_linear
 
 

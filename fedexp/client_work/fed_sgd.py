@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from fedexp.client_work.training import (
     ClientWeighting, finalize_train_metrics, full_gradients, parse_weighting, update_weight, zero_if_non_finite)
-from fedexp.data.cohort import cohort_type
+from fedexp.templates.client_data import cohort_type
 from fedexp.model.functional import functional_model
 from fedexp.templates import ClientResult, ClientWorkProcess, Computation, MeasuredProcessOutput, at_clients
 

@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from fedexp.client_work.training import (
     TrainMetrics, across_devices, batch_loss, client_output_type, for_each_batch, for_each_client, lanes, masked_loss)
-from fedexp.data.cohort import cohort_type
+from fedexp.templates.client_data import cohort_type
 from fedexp.model.batched import BATCHED_LAYERS, batched_forward
 from fedexp.templates import ClientWorkProcess, Computation, at_clients
 

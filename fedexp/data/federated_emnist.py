@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fedexp.data.federated import FederatedData, FederatedSplit
+from fedexp.data._federated import FederatedData, FederatedSplit
 
 FILES = {True: "fed_emnist_digitsonly_{}.h5", False: "fed_emnist_{}.h5"}
 

@@ -16,7 +16,7 @@ sizes follow the paper's power law (lognormal(4, 2) + 50 examples); each client 
 
 import numpy as np
 
-from fedexp.data.federated import FederatedData, FederatedSplit
+from fedexp.data._federated import FederatedData, FederatedSplit
 
 DIMENSION, CLASSES = 60, 10
 

@@ -11,8 +11,8 @@ and point `data_dir` at that folder. Examples become float32 (`scale` divides th
 
 import numpy as np
 
-from fedexp.data.federated import FederatedSplit
-from fedexp.data.partition import build_iid
+from fedexp.data._federated import FederatedSplit
+from fedexp.data.partition.iid import build_iid
 
 
 def build_tfds(*, name, data_dir=None, download=False, train_split="train", test_split="test",

@@ -13,7 +13,7 @@ import hydra
 from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from fedexp.data.federated import FederatedSplit
+from fedexp.data._federated import FederatedSplit
 from fedexp.evaluation import build_centralized_evaluation, build_federated_evaluation
 from fedexp.model.functional import functional_model, initial_weights_fn
 from fedexp.runner.errors import ConfigError

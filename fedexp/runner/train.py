@@ -11,9 +11,9 @@ from omegaconf import OmegaConf
 from tqdm import tqdm
 
 import fedexp
-from fedexp.data.sampling import cohorts
+from fedexp.data._sampling import cohorts
 from fedexp.schedules import apply_schedules
-from fedexp.data.summary import describe, summarize, write_summary
+from fedexp.data._summary import describe, summarize, write_summary
 from fedexp.runner.build import build_experiment, instantiate
 from fedexp.runner.device import precision_policy, select_devices
 from fedexp.runner.errors import ConfigError

@@ -10,6 +10,8 @@ import threading
 
 import tensorflow as tf
 
+from fedexp.templates.client_values import per_client
+
 _cohort = threading.local()
 
 
@@ -51,7 +53,7 @@ def federated_mean(value, weight=None):
         return tf.nest.map_structure(lambda v: tf.reduce_mean(v, axis=0), value)
 
     def mean(v):
-        w = tf.reshape(tf.cast(weight, v.dtype), [-1] + [1] * (v.shape.rank - 1))
+        w = tf.cast(per_client(weight, v), v.dtype)
         return tf.math.divide_no_nan(tf.reduce_sum(v * w, axis=0), tf.reduce_sum(w))
 
     return tf.nest.map_structure(mean, value)

@@ -9,7 +9,7 @@ import tensorflow as tf
 import fedexp
 from fedexp.client_work.model_delta import build_local_training_client_work
 from fedexp.client_work.training import lanes
-from fedexp.data.federated import FederatedData
+from fedexp.data._federated import FederatedData
 from fedexp.model.emnist_cnn import build_emnist_cnn
 from fedexp.model.mlp import build_mlp
 

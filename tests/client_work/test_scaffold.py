@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 import fedexp
-from fedexp.data.cohort import cohort_type, pack_batches
+from fedexp.templates.client_data import cohort_type, pack_batches
 from tests.conftest import broadcast, pack, random_clients
 
 # Client 0: x=1, y=0 (optimum 0, curvature 2); client 1: x=3, y=3 (optimum 1, curvature 18).

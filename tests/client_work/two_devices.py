@@ -11,7 +11,7 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 import numpy as np  # noqa: E402
 
 import fedexp  # noqa: E402
-from fedexp.data.federated import FederatedData  # noqa: E402
+from fedexp.data._federated import FederatedData  # noqa: E402
 from fedexp.model.mlp import build_mlp  # noqa: E402
 
 batched = sys.argv[1] == "batched"

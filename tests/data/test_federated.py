@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from fedexp.data.cohort import ALIGNMENT, as_tensors, cohort_type, pack_datasets
-from fedexp.data.partition import iid_partition
-from fedexp.data.federated import FederatedData
+from fedexp.data._packing import ALIGNMENT, as_tensors
+from fedexp.templates.client_data import cohort_type, pack_datasets
+from fedexp.data.partition.iid import iid_partition
+from fedexp.data._federated import FederatedData
 
 
 @pytest.fixture

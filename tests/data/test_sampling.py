@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from fedexp.data.federated import FederatedData, FederatedSplit
-from fedexp.data.sampling import cohorts, sample_clients
+from fedexp.data._federated import FederatedData, FederatedSplit
+from fedexp.data._sampling import cohorts, sample_clients
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@ import csv
 
 import numpy as np
 
-from fedexp.data.federated import FederatedData, FederatedSplit
-from fedexp.data.summary import describe, label_counts, summarize, write_summary
+from fedexp.data._federated import FederatedData, FederatedSplit
+from fedexp.data._summary import describe, label_counts, summarize, write_summary
 
 
 def split():

@@ -36,7 +36,7 @@ def test_the_seed_fixes_the_initial_weights(build):
 
 
 def test_fed_avg_with_the_cnn_runs_a_round(digits):
-    from fedexp.data.federated import FederatedData
+    from fedexp.data._federated import FederatedData
     x, y = digits
     data = FederatedData(x[:60].reshape(-1, 28, 28, 1), y[:60], [20, 40])
     process = fedexp.build_weighted_fed_avg(build_emnist_cnn(num_classes=10), fedexp.build_sgdm(learning_rate=0.05))

@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 
 import fedexp
-from fedexp.data.federated import FederatedData
+from fedexp.data._federated import FederatedData
 from fedexp.model.linear import build_linear
 
 

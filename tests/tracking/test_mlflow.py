@@ -2,7 +2,7 @@
 
 import pytest
 
-from fedexp.data.federated import FederatedData
+from fedexp.data._federated import FederatedData
 from fedexp.runner.train import train
 from tests.conftest import TINY, all_runs, compose, store
 

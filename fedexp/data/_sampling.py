@@ -4,7 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from fedexp.data.cohort import as_tensors
+from fedexp.data._packing import as_tensors
 
 
 def sample_clients(num_clients, per_round, *, seed, round_num, sizes=None, stream=1) -> np.ndarray:

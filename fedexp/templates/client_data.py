@@ -10,13 +10,10 @@ local training visits exactly its own batches, in order. The ids let a stateful 
 work (SCAFFOLD) keep per-client state, and seed each client's randomness by who it is.
 """
 
-import math
 from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
-
-ALIGNMENT = 64  # bytes, as TensorFlow's CPU kernels (Eigen) require
 
 
 class Cohort(NamedTuple):
@@ -24,31 +21,6 @@ class Cohort(NamedTuple):
     y: tf.Tensor
     mask: tf.Tensor
     ids: tf.Tensor
-
-
-def aligned_empty(shape, dtype) -> np.ndarray:
-    """An uninitialized array whose memory TensorFlow can compute on as it is (see `as_tensors`)."""
-    dtype = np.dtype(dtype)
-    nbytes = math.prod(shape) * dtype.itemsize  # (math.prod: np.prod costs 4 us a call)
-    memory = np.empty(nbytes + ALIGNMENT, np.uint8)
-    start = -memory.ctypes.data % ALIGNMENT
-    return memory[start:start + nbytes].view(dtype).reshape(shape)
-
-
-def as_tensors(cohort: Cohort, device=None) -> Cohort:
-    """A cohort of arrays as tensors over the same memory when it is `aligned_empty`'s (DLPack:
-    a round's cohort is megabytes, and a copy costs as much as a small model's round), else as
-    copies; the arrays must not be written to afterwards. Copied to `device` if not the CPU."""
-    def tensor(a):
-        if a.ctypes.data % ALIGNMENT or not a.flags.c_contiguous:
-            return tf.constant(a)
-        return tf.experimental.dlpack.from_dlpack(a.__dlpack__())
-
-    tensors = Cohort(*map(tensor, cohort))
-    if device is None or tf.DeviceSpec.from_string(device).device_type in (None, "CPU"):
-        return tensors
-    with tf.device(device):
-        return tf.nest.map_structure(tf.identity, tensors)
 
 
 def cohort_type(feature_shape, x_dtype=tf.float32, y_dtype=tf.int32):
@@ -89,3 +61,9 @@ def pack_batches(client_batches, data_type, ids=None) -> Cohort:
 def pack_datasets(datasets, data_type, ids=None) -> Cohort:
     """Packs a TFF-style cohort, one `tf.data.Dataset` of `(x, y)` batches per client, iterated as given."""
     return pack_batches([[(x.numpy(), y.numpy()) for x, y in ds] for ds in datasets], data_type, ids)
+
+
+def num_batches(mask):
+    """How many batches hold data: of one client (`mask` [steps, batch]) or of each client of a
+    cohort (`[clients, steps, batch]` -> `[clients]`). They come first: see `Cohort`."""
+    return tf.reduce_sum(tf.cast(tf.reduce_any(mask > 0, axis=-1), tf.int32), axis=-1)

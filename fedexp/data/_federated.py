@@ -8,8 +8,9 @@ no per-client `tf.data` pipeline is involved (DESIGN decision 3).
 import numpy as np
 import tensorflow as tf
 
-from fedexp.data.cohort import Cohort, aligned_empty, as_tensors
-from fedexp.data.partition import partition as partition_examples
+from fedexp.data._packing import aligned_empty, as_tensors
+from fedexp.data.partition._base import partition as partition_examples
+from fedexp.templates.client_data import Cohort
 
 
 class FederatedData:

@@ -1,0 +1,50 @@
+"""Checks of a builder's arguments, each refusing a bad value with one `InvalidValueError`
+that names the key: `clip_norm must be a number > 0, found -1`."""
+
+import numbers
+
+from fedexp.errors import InvalidValueError
+
+
+def require(key, value, ok, allowed, *, context=None):
+    """Raises `{key} must be {allowed}, found {value!r}[ ({context})]` unless `ok`."""
+    if not ok:
+        raise InvalidValueError(key, f"must be {allowed}, found {value!r}" + (f" ({context})" if context else ""))
+    return value
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _is_integer(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def number(key, value, *, above=None, at_least=None, context=None):
+    """A real number `> above` or `>= at_least`."""
+    if above is not None:
+        return require(key, value, _is_number(value) and value > above, f"a number > {above}", context=context)
+    return require(key, value, _is_number(value) and value >= at_least, f"a number >= {at_least}", context=context)
+
+
+def integer(key, value, *, at_least, at_most=None):
+    """An integer `>= at_least` (and `<= at_most`)."""
+    if at_most is None:
+        return require(key, value, _is_integer(value) and value >= at_least, f"an integer >= {at_least}")
+    return require(key, value, _is_integer(value) and at_least <= value <= at_most,
+                   f"an integer from {at_least} to {at_most}")
+
+
+def fraction(key, value, *, low=0, high=1):
+    """A number strictly between `low` and `high`."""
+    return require(key, value, _is_number(value) and low < value < high, f"between {low} and {high}")
+
+
+def one_of(key, value, choices):
+    """One of `choices`."""
+    return require(key, value, value in tuple(choices), f"one of {list(choices)}")
+
+
+def boolean(key, value):
+    return require(key, value, isinstance(value, bool), "true or false")
