@@ -32,7 +32,7 @@ from fedexp.data.digits import load_digits  # noqa: E402
 from fedexp.data._federated import FederatedData, FederatedSplit  # noqa: E402
 from fedexp.data._sampling import cohorts, sample_clients  # noqa: E402
 from fedexp.evaluation import build_centralized_evaluation  # noqa: E402
-from fedexp.model.batched import batched_forward  # noqa: E402
+from fedexp.model._batched import batched_forward  # noqa: E402
 from fedexp.model.emnist_cnn import build_emnist_cnn  # noqa: E402
 from fedexp.model.linear import build_linear  # noqa: E402
 from fedexp.model.mlp import build_mlp  # noqa: E402

@@ -5,11 +5,11 @@ from fedexp.aggregator.unweighted_mean import build_unweighted_mean
 from fedexp.client_work.fed_sgd import build_fed_sgd_client_work
 from fedexp.client_work.gradient_clipping import build_gradient_clipping_client_work
 from fedexp.client_work.model_delta import build_model_delta_client_work
-from fedexp.client_work.training import ClientWeighting
+from fedexp.client_work._result import ClientWeighting
 from fedexp.distributor.broadcast import build_broadcast_process
 from fedexp.finalizer.apply_optimizer import build_apply_optimizer_finalizer
-from fedexp.model.functional import initial_weights_fn, weights_type
-from fedexp.optimizer.sgdm import build_sgdm
+from fedexp.model._functional import initial_weights_fn, weights_type
+from fedexp.optimizer.sgd import build_sgdm
 from fedexp.templates.composers import compose_learning_process
 
 

@@ -9,7 +9,7 @@ from fedexp.errors import InvalidValueError
 def require(key, value, ok, allowed, *, context=None):
     """Raises `{key} must be {allowed}, found {value!r}[ ({context})]` unless `ok`."""
     if not ok:
-        raise InvalidValueError(key, f"must be {allowed}, found {value!r}" + (f" ({context})" if context else ""))
+        raise InvalidValueError(key, f"{key} must be {allowed}, found {value!r}" + (f" ({context})" if context else ""))
     return value
 
 
@@ -48,3 +48,8 @@ def one_of(key, value, choices):
 
 def boolean(key, value):
     return require(key, value, isinstance(value, bool), "true or false")
+
+
+def refuse(key, problem):
+    """Raises `{key}: {problem}`, for what a range cannot say (`path: … is not an HDF5 file`)."""
+    raise InvalidValueError(key, f"{key}: {problem}")

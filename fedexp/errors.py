@@ -6,11 +6,12 @@ class ConfigError(ValueError):
 
 
 class InvalidValueError(ConfigError):
-    """A value out of what its key allows: `"{key} must be {allowed}, found {found!r}"`.
-
-    It carries `key`, so that the `fedexp` command can say where the key sits in the config
-    (`client_optimizer.` + `learning_rate …`) without reading the message."""
+    """A value its key does not allow; the message starts with the key (`clip_norm must be a
+    number > 0, found -1`, `path: … is not …`). It carries `key`, so that the `fedexp` command
+    says where the key sits in the config (`aggregator.` + the message) without parsing it."""
 
     def __init__(self, key, message):
+        if not message.startswith(key):
+            raise AssertionError(f"an InvalidValueError's message starts with its key {key!r}: {message!r}")
         self.key = key
-        super().__init__(f"{key} {message}")
+        super().__init__(message)

@@ -4,10 +4,11 @@ test clients; each compiled once."""
 import numpy as np
 import tensorflow as tf
 
-from fedexp.client_work.training import masked_loss
-from fedexp.templates.client_data import cohort_type
+from fedexp import checks
 from fedexp.data._sampling import sample_clients
-from fedexp.model.functional import functional_model
+from fedexp.model._functional import functional_model
+from fedexp.model._loss import masked_loss
+from fedexp.templates.client_data import cohort_type
 
 
 def build_centralized_evaluation(model_fn, x, y, *, batch_size=1000):
@@ -43,9 +44,9 @@ def build_federated_evaluation(model_fn, test, *, clients_per_round, seed, batch
     `FederatedData`), sampled anew each round from `seed`, evaluate the model on all their
     examples; loss and accuracy are weighted by examples (as TFF's federated evaluation),
     and the spread of the clients' accuracies is reported too."""
-    if not (isinstance(clients_per_round, int) and 1 <= clients_per_round <= test.num_clients):
-        raise ValueError(f"clients_per_round must be an integer between 1 and the {test.num_clients} test "
-                         f"clients (data.test_clients), found {clients_per_round!r}")
+    checks.require("clients_per_round", clients_per_round,
+                   isinstance(clients_per_round, int) and 1 <= clients_per_round <= test.num_clients,
+                   f"an integer between 1 and the {test.num_clients} test clients (data.test_clients)")
     model = functional_model(model_fn)
 
     @tf.function(input_signature=[model.weights_type, cohort_type(model.feature_shape)], autograph=False)

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from fedexp.runner.errors import ConfigError
+from fedexp.errors import ConfigError
 from fedexp.runner.train import train
 from fedexp.schedules import build_schedule
 from tests.conftest import TINY, all_runs, compose, store

@@ -12,82 +12,37 @@ z_value = (z^-2 - (2 * clipped_count_stddev)^-2)^(-1/2), so that the round as a 
 noise multiplier z. Measures `clip_norm`, `clipped_count` (exact; not released),
 `noise_multiplier` (z) and `noise_stddev` (z_value * C).
 
-The privacy spent is kept by a `PrivacyLedger` (the process's `privacy`): each round is a
-Poisson-sampled Gaussian mechanism with sampling rate m / num_clients, composed by
-`dp-accounting`'s RDP or PLD accountant; the `fedexp` command logs epsilon at `delta`
-every round and stops before a round that would exceed `epsilon_budget`.
+Given the population `num_clients`, the stage declares a round monitor, the `PrivacyLedger`:
+each round is a Poisson-sampled Gaussian mechanism with sampling rate m / num_clients,
+composed by `dp-accounting`'s RDP or PLD accountant; epsilon at `delta` is logged every
+round and the run stops before a round that would exceed `epsilon_budget`.
 """
 
-import dp_accounting
 import tensorflow as tf
 
-from fedexp.aggregator.clipping import clip
-from fedexp.aggregator.stage import build_stage, check_positive, check_quantile, next_quantile_estimate
-from fedexp.aggregator.sum import build_sum
-from fedexp.templates import AggregationProcess
+from fedexp import checks
+from fedexp.aggregator._privacy import ACCOUNTANTS, PrivacyLedger
+from fedexp.aggregator._shared import build_stage, check_inner, check_quantile, next_quantile_estimate
+from fedexp.templates.client_values import clip_clients
 
-# Integer Renyi orders: dp-accounting's fractional ones below 2 fail to converge for some (q, z) and warn.
-RDP_ORDERS = list(range(2, 128)) + [256, 512, 1024]
-ACCOUNTANTS = {"rdp": lambda: dp_accounting.rdp.RdpAccountant(RDP_ORDERS), "pld": dp_accounting.pld.PLDAccountant}
-
-
-class PrivacyLedger:
-    """Epsilon at `delta` after a sequence of rounds, each a Poisson-sampled Gaussian mechanism."""
-
-    def __init__(self, *, sampling_rate, delta, noise_multiplier, epsilon_budget=None, accountant="rdp",
-                 stage="dp_gaussian"):
-        self.sampling_rate, self.delta, self.epsilon_budget = sampling_rate, delta, epsilon_budget
-        self.accountant = accountant
-        self.next_noise_multiplier = noise_multiplier  # what the next round is expected to use
-        self.metric = f"aggregator/{stage}/noise_multiplier"  # where each round's z is measured
-        self.noise_multipliers = []
-
-    def epsilon(self, noise_multipliers) -> float:
-        """Epsilon after rounds with these noise multipliers (runs of equal ones composed at once)."""
-        runs = []
-        for z in noise_multipliers:
-            if runs and runs[-1][0] == z:
-                runs[-1][1] += 1
-            else:
-                runs.append([z, 1])
-        accountant = ACCOUNTANTS[self.accountant]()
-        for z, count in runs:
-            accountant.compose(dp_accounting.PoissonSampledDpEvent(
-                self.sampling_rate, dp_accounting.GaussianDpEvent(z)), count)
-        return float(accountant.get_epsilon(self.delta))
-
-    def record(self, noise_multiplier) -> float:
-        """Adds a round and returns the epsilon spent so far."""
-        self.noise_multipliers.append(float(noise_multiplier))
-        self.next_noise_multiplier = float(noise_multiplier)
-        return self.epsilon(self.noise_multipliers)
-
-    def next_round_exceeds_budget(self) -> bool:
-        return (self.epsilon_budget is not None
-                and self.epsilon(self.noise_multipliers + [self.next_noise_multiplier]) > self.epsilon_budget)
-
-
-def build_dp_gaussian(value_type, inner=None, *, noise_multiplier=1.0, clients_per_round, clip_norm=1.0,
+def build_dp_gaussian(value_type, inner, *, noise_multiplier=1.0, clients_per_round, clip_norm=1.0,
                       target_quantile=None, learning_rate=0.2, clipped_count_stddev=None, num_clients=None,
                       delta=None, epsilon_budget=None, accountant="rdp", seed=0, name="dp_gaussian"):
     """`clients_per_round` and `num_clients` (the population, for the sampling rate and the
     default delta = 1 / num_clients) are filled in by the `fedexp` command."""
-    check_positive("clip_norm", clip_norm)
-    check_positive("clients_per_round", clients_per_round)
+    checks.number("clip_norm", clip_norm, above=0)
+    checks.number("clients_per_round", clients_per_round, above=0)
     check_quantile(target_quantile, learning_rate)
-    if not (isinstance(noise_multiplier, (int, float)) and noise_multiplier >= 0):
-        raise ValueError(f"noise_multiplier must be a number >= 0, found {noise_multiplier!r}")
-    if accountant not in ACCOUNTANTS:
-        raise ValueError(f"accountant must be one of {', '.join(ACCOUNTANTS)}, found {accountant!r}")
+    checks.number("noise_multiplier", noise_multiplier, at_least=0)
+    checks.one_of("accountant", accountant, ACCOUNTANTS)
     if epsilon_budget is not None:
-        check_positive("epsilon_budget", epsilon_budget)
+        checks.number("epsilon_budget", epsilon_budget, above=0)
     adaptive = target_quantile is not None
     count_stddev = clients_per_round / 20 if clipped_count_stddev is None else clipped_count_stddev
     if adaptive and not 2 * count_stddev > noise_multiplier:
         raise ValueError(f"clipped_count_stddev must exceed noise_multiplier / 2 = {noise_multiplier / 2} for "
                          f"adaptive clipping, found {count_stddev}")
-    inner = inner if inner is not None else build_sum(value_type)
-    if not isinstance(inner, AggregationProcess) or inner.is_weighted:
+    if check_inner(inner).is_weighted:
         raise ValueError(f"inner must be an unweighted sum (sum or secure_sum), found '{getattr(inner, 'name', inner)}'")
 
     def value_noise_multiplier(z):
@@ -101,7 +56,7 @@ def build_dp_gaussian(value_type, inner=None, *, noise_multiplier=1.0, clients_p
 
     def step(own, value, aggregate):
         norm, z = own["clip_norm"], own["noise_multiplier"]
-        clipped, norms = clip(value, norm)
+        clipped, norms = clip_clients(value, norm)
         total = aggregate(clipped)
         stddev = value_noise_multiplier(z) * norm
         leaves = tf.nest.flatten(total)
@@ -119,12 +74,14 @@ def build_dp_gaussian(value_type, inner=None, *, noise_multiplier=1.0, clients_p
         return new, result, {"clip_norm": norm, "clipped_count": clipped_count, "noise_multiplier": z,
                              "noise_stddev": stddev}
 
-    process = build_stage(value_type, inner, name=name, initial_state=initial_state, step=step,
-                          hparams=("noise_multiplier",) + (() if adaptive else ("clip_norm",)))
+    monitors = ()
     if num_clients is not None:
         if clients_per_round > num_clients:
             raise ValueError(f"clients_per_round ({clients_per_round}) exceeds num_clients ({num_clients})")
-        process.privacy = PrivacyLedger(
+        ledger = PrivacyLedger(
             sampling_rate=clients_per_round / num_clients, delta=1 / num_clients if delta is None else delta,
             noise_multiplier=noise_multiplier, epsilon_budget=epsilon_budget, accountant=accountant, stage=name)
-    return process
+        ledger.check_budget()
+        monitors = (ledger,)
+    return build_stage(value_type, inner, name=name, initial_state=initial_state, step=step,
+                       hparams=("noise_multiplier",) + (() if adaptive else ("clip_norm",)), monitors=monitors)

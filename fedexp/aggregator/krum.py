@@ -10,7 +10,9 @@ Measures `selected_client`, the cohort position of the best-scored client.
 
 import tensorflow as tf
 
-from fedexp.aggregator.stage import build_leaf, client_vectors
+from fedexp import checks
+from fedexp.aggregator._shared import build_leaf
+from fedexp.templates.client_values import client_vectors
 
 
 def krum_scores(flat, f):
@@ -24,9 +26,8 @@ def krum_scores(flat, f):
 
 
 def build_krum(value_type, *, f=1, multi=1, clients_per_round=None, name="krum"):
-    for key, value, least in (("f", f, 0), ("multi", multi, 1)):
-        if not (isinstance(value, int) and value >= least):
-            raise ValueError(f"{key} must be an integer >= {least}, found {value!r}")
+    checks.integer("f", f, at_least=0)
+    checks.integer("multi", multi, at_least=1)
     if clients_per_round is not None and clients_per_round < 2 * f + 3:
         raise ValueError(f"f={f} Byzantine clients need clients_per_round >= 2f + 3 = {2 * f + 3}, "
                          f"found {clients_per_round}")

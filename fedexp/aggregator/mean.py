@@ -8,7 +8,7 @@ Measures `mean_weight`, the total weight (with a total of zero the mean is zero)
 
 import tensorflow as tf
 
-from fedexp.aggregator.stage import build_leaf
+from fedexp.aggregator._shared import build_leaf
 from fedexp.templates import federated_mean
 
 

@@ -6,7 +6,7 @@ client cannot move it far.
 
 import tensorflow as tf
 
-from fedexp.aggregator.stage import build_leaf
+from fedexp.aggregator._shared import build_leaf
 
 
 def median(v):

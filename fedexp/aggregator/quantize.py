@@ -15,7 +15,9 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from fedexp.aggregator.stage import build_stage, client_vectors, inner_or_mean, num_clients
+from fedexp import checks
+from fedexp.aggregator._shared import build_stage
+from fedexp.templates.client_values import client_vectors, num_clients
 
 
 def hadamard(x):
@@ -39,11 +41,9 @@ def stochastic_quantize(x, bits, seed):
     return lo + tf.minimum(levels, 2 ** bits - 1) * step
 
 
-def build_quantize(value_type, inner=None, *, bits=8, rotation="none", seed=0, name="quantize"):
-    if not (isinstance(bits, int) and 1 <= bits <= 16):
-        raise ValueError(f"bits must be an integer from 1 to 16, found {bits!r}")
-    if rotation not in ("none", "hadamard"):
-        raise ValueError(f"rotation must be 'none' or 'hadamard', found {rotation!r}")
+def build_quantize(value_type, inner, *, bits=8, rotation="hadamard", seed=0, name="quantize"):
+    checks.integer("bits", bits, at_least=1, at_most=16)
+    checks.one_of("rotation", rotation, ("hadamard", "none"))
     sizes = [int(np.prod(s.shape)) for s in tf.nest.flatten(value_type)]
     dim = sum(sizes)
     sent = 1 << max(dim - 1, 0).bit_length() if rotation == "hadamard" else dim
@@ -72,5 +72,5 @@ def build_quantize(value_type, inner=None, *, bits=8, rotation="none", seed=0, n
             "compression_ratio": tf.constant(32 * dim / bits_per_client, tf.float32),
             "bytes_received": tf.cast(n, tf.float32) * bits_per_client / 8}
 
-    return build_stage(value_type, inner_or_mean(value_type, inner), name=name, initial_state=initial_state,
+    return build_stage(value_type, inner, name=name, initial_state=initial_state,
                        step=step)

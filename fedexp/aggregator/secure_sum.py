@@ -13,15 +13,16 @@ Measures `clipped_coordinates` and `bytes_received` (modulus_bits per coordinate
 import numpy as np
 import tensorflow as tf
 
-from fedexp.aggregator.stage import build_leaf, check_positive, num_clients
+from fedexp import checks
+from fedexp.aggregator._shared import build_leaf
+from fedexp.templates.client_values import num_clients
 
 
 def build_secure_sum(value_type, *, clip_range=1.0, bits=16, modulus_bits=32, average=False, clients_per_round=None,
                      name="secure_sum"):
-    check_positive("clip_range", clip_range)
-    for key, value, top in (("bits", bits, 30), ("modulus_bits", modulus_bits, 62)):
-        if not (isinstance(value, int) and 1 <= value <= top):
-            raise ValueError(f"{key} must be an integer from 1 to {top}, found {value!r}")
+    checks.number("clip_range", clip_range, above=0)
+    checks.integer("bits", bits, at_least=1, at_most=30)
+    checks.integer("modulus_bits", modulus_bits, at_least=1, at_most=62)
     levels = 2 ** bits - 1
     if clients_per_round is not None and clients_per_round * levels >= 2 ** modulus_bits:
         raise ValueError(f"modulus_bits={modulus_bits} wraps the sum of {clients_per_round} clients' {bits}-bit "

@@ -3,7 +3,7 @@
     next: (<()@SERVER, V@CLIENTS> -> <state=()@SERVER, result=V@SERVER, measurements=M@SERVER>)
 """
 
-from fedexp.aggregator.stage import build_leaf
+from fedexp.aggregator._shared import build_leaf
 from fedexp.templates import federated_sum
 
 

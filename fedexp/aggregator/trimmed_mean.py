@@ -8,12 +8,13 @@ Measures `trimmed_count`, the values dropped at each end, floor(beta * clients).
 
 import tensorflow as tf
 
-from fedexp.aggregator.stage import build_leaf, num_clients
+from fedexp import checks
+from fedexp.aggregator._shared import build_leaf
+from fedexp.templates.client_values import num_clients
 
 
 def build_trimmed_mean(value_type, *, beta=0.1, name="trimmed_mean"):
-    if not (isinstance(beta, (int, float)) and 0 <= beta < 0.5):
-        raise ValueError(f"beta must be a fraction in [0, 0.5), found {beta!r}")
+    checks.require("beta", beta, isinstance(beta, (int, float)) and 0 <= beta < 0.5, "a fraction in [0, 0.5)")
 
     def reduce(value):
         n = num_clients(value)

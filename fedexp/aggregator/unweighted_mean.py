@@ -7,8 +7,9 @@ Measures `mean_weight`, the number of clients averaged, and `bytes_received`.
 
 import tensorflow as tf
 
-from fedexp.aggregator.stage import build_leaf, num_clients
+from fedexp.aggregator._shared import build_leaf
 from fedexp.templates import federated_mean
+from fedexp.templates.client_values import num_clients
 
 
 def build_unweighted_mean(value_type, *, name="unweighted_mean"):

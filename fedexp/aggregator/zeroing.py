@@ -13,16 +13,16 @@ import math
 
 import tensorflow as tf
 
-from fedexp.aggregator.stage import (
-    build_stage, check_positive, check_quantile, client_norms, inner_or_mean, next_quantile_estimate, scale_clients)
+from fedexp import checks
+from fedexp.aggregator._shared import build_stage, check_quantile, next_quantile_estimate
+from fedexp.templates.client_values import client_norms, scale_clients
 
 
-def build_zeroing(value_type, inner=None, *, zeroing_norm=10.0, target_quantile=None, learning_rate=math.log(10.0),
+def build_zeroing(value_type, inner, *, zeroing_norm=10.0, target_quantile=None, learning_rate=math.log(10.0),
                   multiplier=2.0, increment=1.0, norm_order=2, name="zeroing"):
-    check_positive("zeroing_norm", zeroing_norm)
+    checks.number("zeroing_norm", zeroing_norm, above=0)
     check_quantile(target_quantile, learning_rate)
-    if norm_order not in (2, "inf"):
-        raise ValueError(f"norm_order must be 2 or 'inf', found {norm_order!r}")
+    checks.one_of("norm_order", norm_order, (2, "inf"))
     adaptive = target_quantile is not None
 
     def threshold(estimate):
@@ -43,5 +43,5 @@ def build_zeroing(value_type, inner=None, *, zeroing_norm=10.0, target_quantile=
                                                           learning_rate)}
         return own, result, {"zeroing_norm": bound, "zeroed_count": tf.reduce_sum(1.0 - tf.cast(keep, tf.float32))}
 
-    return build_stage(value_type, inner_or_mean(value_type, inner), name=name, initial_state=initial_state,
+    return build_stage(value_type, inner, name=name, initial_state=initial_state,
                        step=step, hparams=() if adaptive else ("zeroing_norm",))

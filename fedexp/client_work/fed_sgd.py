@@ -6,10 +6,11 @@ a weighted mean over the cohort is the gradient over the union of their data.
 
 import tensorflow as tf
 
-from fedexp.client_work.training import (
-    ClientWeighting, finalize_train_metrics, full_gradients, parse_weighting, update_weight, zero_if_non_finite)
+from fedexp.client_work._full_gradient import full_gradients
+from fedexp.client_work._result import (
+    ClientWeighting, finalize_train_metrics, parse_weighting, update_weight, zero_if_non_finite)
 from fedexp.templates.client_data import cohort_type
-from fedexp.model.functional import functional_model
+from fedexp.model._functional import functional_model
 from fedexp.templates import ClientResult, ClientWorkProcess, Computation, MeasuredProcessOutput, at_clients
 
 

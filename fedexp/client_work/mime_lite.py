@@ -13,10 +13,11 @@ by the aggregator and finalizer (TFF's default server optimizer: SGD with learni
 
 import tensorflow as tf
 
-from fedexp.client_work.local_training import build_local_training, local_training_process
-from fedexp.client_work.training import (
-    ClientWeighting, finalize_train_metrics, full_gradients, model_delta, parse_weighting, zero_if_non_finite)
-from fedexp.model.functional import functional_model
+from fedexp.client_work._full_gradient import full_gradients
+from fedexp.client_work._local_training import build_local_training, local_training_process
+from fedexp.client_work._result import (
+    ClientWeighting, finalize_train_metrics, model_delta, parse_weighting, zero_if_non_finite)
+from fedexp.model._functional import functional_model
 from fedexp.templates import ClientResult, MeasuredProcessOutput, federated_mean
 
 

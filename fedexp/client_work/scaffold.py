@@ -19,11 +19,14 @@ client without data, or whose update is not finite, keeps its c_i.
 
 import tensorflow as tf
 
-from fedexp.client_work.local_training import build_local_training, local_training_process
-from fedexp.client_work.training import (
-    ClientWeighting, finalize_train_metrics, full_gradients, model_delta, parse_weighting, zero_if_non_finite)
-from fedexp.model.functional import functional_model
+from fedexp import checks
+from fedexp.client_work._full_gradient import full_gradients
+from fedexp.client_work._local_training import build_local_training, local_training_process
+from fedexp.client_work._result import (
+    ClientWeighting, finalize_train_metrics, model_delta, parse_weighting, zero_if_non_finite)
+from fedexp.model._functional import functional_model
 from fedexp.templates import MeasuredProcessOutput
+from fedexp.templates.client_values import per_client
 
 CONTROL_UPDATES = ("delta", "gradient")
 
@@ -34,10 +37,8 @@ def build_scaffold_client_work(model_fn, optimizer, num_clients, control_update=
     """`num_clients`: how many clients the federated dataset has (the `fedexp` command injects it);
     cohort ids must be below it."""
     weighting = parse_weighting(client_weighting)
-    if not (isinstance(num_clients, int) and num_clients >= 1):
-        raise ValueError(f"num_clients must be an integer >= 1, found {num_clients!r}")
-    if control_update not in CONTROL_UPDATES:
-        raise ValueError(f"control_update must be one of {list(CONTROL_UPDATES)}, found {control_update!r}")
+    checks.integer("num_clients", num_clients, at_least=1)
+    checks.one_of("control_update", control_update, CONTROL_UPDATES)
     model = functional_model(model_fn)
     local = build_local_training(model, optimizer, batched=batched, devices=devices)
     if control_update == "delta" and set(local.initial_hparams) != {"learning_rate"}:
@@ -81,8 +82,3 @@ def build_scaffold_client_work(model_fn, optimizer, num_clients, control_update=
                                       "client_controls": client_controls}, result, measurements)
 
     return local_training_process(initialize, next_fn, model, local, name=name)
-
-
-def per_client(vector, like):
-    """A `[clients]` vector shaped to broadcast against `like`'s `[clients, ...]`."""
-    return tf.reshape(vector, [-1] + [1] * (like.shape.rank - 1))

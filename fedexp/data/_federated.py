@@ -8,6 +8,7 @@ no per-client `tf.data` pipeline is involved (DESIGN decision 3).
 import numpy as np
 import tensorflow as tf
 
+from fedexp import checks
 from fedexp.data._packing import aligned_empty, as_tensors
 from fedexp.data.partition._base import partition as partition_examples
 from fedexp.templates.client_data import Cohort
@@ -100,9 +101,8 @@ class FederatedSplit:
     """
 
     def __init__(self, train: FederatedData, test: FederatedData, *, batch_size, epochs, num_classes=None):
-        for key, value in (("batch_size", batch_size), ("epochs", epochs)):
-            if not (isinstance(value, int) and value >= 1):
-                raise ValueError(f"{key} must be an integer >= 1, found {value!r}")
+        checks.integer("batch_size", batch_size, at_least=1)
+        checks.integer("epochs", epochs, at_least=1)
         self.train, self.test = train, test
         self.batch_size, self.epochs = batch_size, epochs
         self.num_classes = num_classes or int(max(train.y.max(initial=0), test.y.max(initial=0))) + 1
@@ -112,13 +112,12 @@ class FederatedSplit:
                     **kwargs):
         """A centralized dataset split by `partition` (a `Partitioner`) into `num_clients` training
         clients, and its test set into `test_clients` held-out clients of the same kind."""
-        if not (isinstance(test_clients, int) and test_clients >= 1):
-            raise ValueError(f"test_clients must be an integer >= 1, found {test_clients!r}")
+        checks.integer("test_clients", test_clients, at_least=1)
         train_parts = partition_examples(partition, y, num_clients, seed=seed, cache_dir=cache_dir)
         try:
             test_parts = partition_examples(partition, test_y, test_clients, seed=seed + 1, cache_dir=cache_dir)
         except ValueError as e:
-            raise ValueError(f"test_clients: {e}") from None
+            checks.refuse("test_clients", e)
         return cls(FederatedData.from_partition(x, y, train_parts),
                    FederatedData.from_partition(test_x, test_y, test_parts), **kwargs)
 

@@ -1,14 +1,10 @@
 """What a federated split looks like: how many clients, how big, which labels each holds.
 
-Logged to MLflow once per run (`data/…` metrics at step 0, `data/client_counts.csv`,
-`data/label_heatmap.png`) and printed by `fedexp … +inspect=true`.
+Logged to MLflow once per run (`data/…` metrics at step 0; the per-client counts and their
+heatmap are drawn by `fedexp.tracking.artifacts`) and printed by `fedexp … +inspect=true`.
 """
 
-import csv
-
 import numpy as np
-
-from fedexp.tracking.plots import plot_label_heatmap
 
 
 def label_counts(data, num_classes) -> np.ndarray:
@@ -35,17 +31,3 @@ def describe(summary) -> str:
             f"max {s['examples_per_client_max']}), {s['num_classes']} classes "
             f"({s['labels_per_client_mean']:.2f} per client on average); "
             f"test: {s['test_examples']} examples on {s['test_clients']} clients")
-
-
-def write_summary(split, folder, *, seed, sample=50):
-    """Writes `client_counts.csv` (every client's examples per label) and `label_heatmap.png`
-    (label shares of `sample` clients drawn from `seed`) into `folder`; returns their paths."""
-    counts = label_counts(split.train, split.num_classes)
-    csv_path, png_path = folder / "client_counts.csv", folder / "label_heatmap.png"
-    with open(csv_path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["client", "examples", *(f"label_{c}" for c in range(split.num_classes))])
-        writer.writerows([c, int(row.sum()), *row.tolist()] for c, row in enumerate(counts))
-    clients = np.sort(np.random.default_rng([seed, 4]).choice(len(counts), min(sample, len(counts)), replace=False))
-    plot_label_heatmap(counts[clients], clients, png_path)
-    return csv_path, png_path

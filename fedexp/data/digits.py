@@ -8,6 +8,7 @@ import importlib.resources
 
 import numpy as np
 
+from fedexp import checks
 from fedexp.data._federated import FederatedSplit
 from fedexp.data.partition.iid import build_iid
 
@@ -29,8 +30,7 @@ def build_digits(*, partition=None, num_clients=50, test_size=1000, test_clients
     evaluation, and `test_clients` held-out clients for federated evaluation), the rest over
     `num_clients` clients split by `partition` (IID by default)."""
     x, y = load_digits()
-    if not (isinstance(test_size, int) and 0 < test_size < len(x)):
-        raise ValueError(f"test_size must be an integer between 1 and {len(x) - 1}, found {test_size!r}")
+    checks.integer("test_size", test_size, at_least=1, at_most=len(x) - 1)
     order = np.random.default_rng([seed, 0]).permutation(len(x))
     test, train = order[:test_size], order[test_size:]
     return FederatedSplit.partitioned(x[train], y[train], x[test], y[test], partition=partition or build_iid(),

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fedexp import checks
 from fedexp.data._federated import FederatedData, FederatedSplit
 
 FILES = {True: "fed_emnist_digitsonly_{}.h5", False: "fed_emnist_{}.h5"}
@@ -29,13 +30,13 @@ def build_federated_emnist(*, path, digits_only=True, batch_size=20, epochs=1):
             break
     else:
         expected = " or ".join(f"{name.format('train')} and {name.format('test')}" for name in names)
-        raise ValueError(f"path: {folder} does not hold {expected}; download TFF's federated EMNIST there "
-                         f"(see fedexp/data/federated_emnist.py)")
+        checks.refuse("path", f"{folder} does not hold {expected}; download TFF's federated EMNIST there "
+                      f"(see fedexp/data/federated_emnist.py)")
     keep = (lambda y: y < 10) if digits_only else (lambda y: np.ones(len(y), bool))
     train, test = (_read(f, keep) for f in files)
     writers = sorted(set(train) & set(test))
     if not writers:
-        raise ValueError(f"path: no writer in {files[0].name} has examples in {files[1].name}")
+        checks.refuse("path", f"no writer in {files[0].name} has examples in {files[1].name}")
     return FederatedSplit(_federated(train, writers), _federated(test, writers), batch_size=batch_size,
                           epochs=epochs, num_classes=10 if digits_only else 62)
 
@@ -52,8 +53,7 @@ def _read(file, keep):
                     examples[writer] = (x[keep(y)], y[keep(y)])
             return examples
     except (OSError, KeyError) as e:
-        raise ValueError(f"path: {file} is not a TFF federated EMNIST file "
-                         f"(examples/<writer>/pixels|label): {e}") from None
+        checks.refuse("path", f"{file} is not a TFF federated EMNIST file (examples/<writer>/pixels|label): {e}")
 
 
 def _federated(examples, writers) -> FederatedData:

@@ -16,6 +16,7 @@ sizes follow the paper's power law (lognormal(4, 2) + 50 examples); each client 
 
 import numpy as np
 
+from fedexp import checks
 from fedexp.data._federated import FederatedData, FederatedSplit
 
 DIMENSION, CLASSES = 60, 10
@@ -40,13 +41,10 @@ def generate(*, alpha, beta, num_clients, iid=False, seed=0):
 
 def build_synthetic(*, alpha=1.0, beta=1.0, iid=False, num_clients=30, test_fraction=0.1, batch_size=10,
                     epochs=1, seed=0):
-    for key, value in (("alpha", alpha), ("beta", beta)):
-        if not (isinstance(value, (int, float)) and value >= 0):
-            raise ValueError(f"{key} must be a number >= 0, found {value!r}")
-    if not (isinstance(num_clients, int) and num_clients >= 1):
-        raise ValueError(f"num_clients must be an integer >= 1, found {num_clients!r}")
-    if not (isinstance(test_fraction, (int, float)) and 0 < test_fraction < 1):
-        raise ValueError(f"test_fraction must be between 0 and 1, found {test_fraction!r}")
+    checks.number("alpha", alpha, at_least=0)
+    checks.number("beta", beta, at_least=0)
+    checks.integer("num_clients", num_clients, at_least=1)
+    checks.fraction("test_fraction", test_fraction)
     clients = generate(alpha=alpha, beta=beta, num_clients=num_clients, iid=iid, seed=seed)
     cut = [max(1, int(round(len(y) * (1 - test_fraction)))) for _, y in clients]  # >= 50 examples: both non-empty
     train, test = ([(x[:c], y[:c]) for (x, y), c in zip(clients, cut)],

@@ -11,6 +11,7 @@ and point `data_dir` at that folder. Examples become float32 (`scale` divides th
 
 import numpy as np
 
+from fedexp import checks
 from fedexp.data._federated import FederatedSplit
 from fedexp.data.partition.iid import build_iid
 
@@ -22,13 +23,11 @@ def build_tfds(*, name, data_dir=None, download=False, train_split="train", test
     try:
         builder = tfds.builder(name, data_dir=data_dir)
     except tfds.core.registered.DatasetNotFoundError:
-        raise ValueError(f"name: TFDS has no dataset {name!r} (see https://www.tensorflow.org/datasets/catalog)") \
-            from None
+        checks.refuse("name", f"TFDS has no dataset {name!r} (see https://www.tensorflow.org/datasets/catalog)")
     for key, value in (("features_key", features_key), ("labels_key", labels_key)):
         if value not in builder.info.features:
-            raise ValueError(f"{key}: {name} has no feature {value!r}; it has: {', '.join(builder.info.features)}")
-    if not (isinstance(scale, (int, float)) and scale > 0):
-        raise ValueError(f"scale must be a number > 0, found {scale!r}")
+            checks.refuse(key, f"{name} has no feature {value!r}; it has: {', '.join(builder.info.features)}")
+    checks.number("scale", scale, above=0)
     (x, y), (test_x, test_y) = (_load(tfds, name, key, split, data_dir, download, features_key, labels_key)
                                 for key, split in (("train_split", train_split), ("test_split", test_split)))
 
@@ -48,10 +47,10 @@ def _load(tfds, name, key, split, data_dir, download, features_key, labels_key):
         ds = tfds.load(name, split=split, data_dir=data_dir, download=download)
     except AssertionError:  # what tfds raises for data that was never prepared
         where = data_dir or "~/tensorflow_datasets"
-        raise ValueError(f"data_dir: TFDS dataset {name!r} is not prepared in {where}; prepare it once with network "
-                         f"access (`tfds build {name} --data_dir {where}`) or set data.download=true") from None
+        checks.refuse("data_dir", f"TFDS dataset {name!r} is not prepared in {where}; prepare it once with network "
+                      f"access (`tfds build {name} --data_dir {where}`) or set data.download=true")
     except ValueError as e:  # an unknown split
-        raise ValueError(f"{key}: {e}") from None
+        checks.refuse(key, e)
     batches = list(tfds.as_numpy(ds.batch(4096)))
     x = np.concatenate([b[features_key] for b in batches])
     return x, np.concatenate([b[labels_key] for b in batches]).astype(np.int32)

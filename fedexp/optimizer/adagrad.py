@@ -5,7 +5,7 @@
 
 import tensorflow as tf
 
-from fedexp.optimizer.base import build_optimizer, fill
+from fedexp.optimizer._base import build_optimizer, fill
 
 
 def build_adagrad(*, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7):

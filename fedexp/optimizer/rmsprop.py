@@ -5,7 +5,7 @@
 
 import tensorflow as tf
 
-from fedexp.optimizer.base import build_optimizer, zeros
+from fedexp.optimizer._base import build_optimizer, zeros
 
 
 def build_rmsprop(*, learning_rate=0.001, rho=0.9, epsilon=1e-7):

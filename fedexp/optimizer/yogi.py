@@ -7,7 +7,7 @@
 
 import tensorflow as tf
 
-from fedexp.optimizer.base import bias_corrected_lr, build_optimizer, fill, zeros
+from fedexp.optimizer._base import bias_corrected_lr, build_optimizer, fill, zeros
 
 
 def build_yogi(*, learning_rate=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-3, initial_accumulator_value=1e-6):

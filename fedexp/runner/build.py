@@ -13,10 +13,11 @@ import hydra
 from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from fedexp import checks
 from fedexp.data._federated import FederatedSplit
+from fedexp.errors import ConfigError, InvalidValueError
 from fedexp.evaluation import build_centralized_evaluation, build_federated_evaluation
-from fedexp.model.functional import functional_model, initial_weights_fn
-from fedexp.runner.errors import ConfigError
+from fedexp.model._functional import functional_model, initial_weights_fn
 from fedexp.schedules import build_schedules
 from fedexp.templates import LearningProcess, TemplateError, compose_learning_process
 
@@ -26,14 +27,14 @@ class Experiment(NamedTuple):
     data: FederatedSplit
     model_fn: Callable[[], Any]
     evaluate: Callable[[Any, int], dict]  # (weights, round_num) -> {"eval/accuracy": ..., ...}
-    privacy: Any = None  # the aggregator's PrivacyLedger, under differential privacy
     schedules: dict = {}  # hyperparameter path -> round -> value
 
 
 def instantiate(cfg, key, **available):
     """Instantiates `cfg[key]`, passing those of `available` that its builder takes.
 
-    A builder's error becomes a `ConfigError` naming the key: `client_optimizer.learning_rate must be ...`.
+    A builder's error becomes a `ConfigError` naming the key: an `InvalidValueError` carries its
+    key (`client_optimizer.learning_rate must be ...`), any other error is put after the node's.
     """
     node = OmegaConf.select(cfg, key)
     if node is None:
@@ -47,11 +48,7 @@ def instantiate(cfg, key, **available):
         return hydra.utils.instantiate(node, **injected, **nested, _convert_="all")
     except InstantiationException as e:
         cause = e.__cause__ or e
-        message = str(cause).strip()
-        first_word = message.split(" ", 1)[0]
-        # "alpha must be …", "path: …" or "partition.alpha must be …" names a key of this node.
-        named = first_word.rstrip(":").split(".")[0] in node
-        raise ConfigError(f"{key}.{message}" if named else f"{key}: {message}") from None
+        raise ConfigError(f"{key}.{cause}" if isinstance(cause, InvalidValueError) else f"{key}: {cause}") from None
     except (ValueError, TypeError, ImportError) as e:
         raise ConfigError(f"{key}: {e}") from None
 
@@ -97,11 +94,7 @@ def build_experiment(cfg, devices=()) -> Experiment:
         schedules = build_schedules(tree, process.get_hparams(process.initialize()))
     except ValueError as e:
         raise ConfigError(str(e)) from None
-    privacy = getattr(blocks["model_update_aggregator"], "privacy", None)
-    if privacy is not None and privacy.next_round_exceeds_budget():
-        raise ConfigError(f"aggregator.epsilon_budget: one round already spends epsilon = "
-                          f"{privacy.epsilon([privacy.next_noise_multiplier]):.3g} > {privacy.epsilon_budget}")
-    return Experiment(process, data, model_fn, build_evaluation(cfg, model_fn, data), privacy, schedules)
+    return Experiment(process, data, model_fn, build_evaluation(cfg, model_fn, data), schedules)
 
 
 def build_evaluation(cfg, model_fn, data):
@@ -109,8 +102,7 @@ def build_evaluation(cfg, model_fn, data):
     (`eval_federated/…`), as `cfg.evaluation` switches them."""
     ev = cfg.evaluation
     for key in ("centralized", "federated"):
-        if not isinstance(ev.get(key), bool):
-            raise ConfigError(f"evaluation.{key} must be true or false, found {ev.get(key)!r}")
+        checks.boolean(f"evaluation.{key}", ev.get(key))
     if not (ev.centralized or ev.federated):
         raise ConfigError("evaluation: centralized and federated are both false; switch at least one on")
     parts = {}
@@ -121,7 +113,7 @@ def build_evaluation(cfg, model_fn, data):
         try:
             parts["eval_federated"] = build_federated_evaluation(
                 model_fn, data.test, clients_per_round=ev.clients_per_round, seed=cfg.seed)
-        except ValueError as e:
+        except InvalidValueError as e:
             raise ConfigError(f"evaluation.{e}") from None
 
     def evaluate(weights, round_num):

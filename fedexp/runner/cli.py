@@ -13,7 +13,7 @@ CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
 def main(cfg):
-    from fedexp.runner.errors import ConfigError
+    from fedexp.errors import ConfigError
     from fedexp.runner.train import train
     from fedexp.templates import TemplateError
     try:

@@ -11,7 +11,8 @@ import contextlib
 import keras
 import tensorflow as tf
 
-from fedexp.runner.errors import ConfigError
+from fedexp import checks
+from fedexp.errors import ConfigError
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
@@ -19,8 +20,7 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 def select_devices(device) -> list:
     """The devices a run computes on: every visible GPU (the cohort is split across them), or the CPU."""
     gpus = tf.config.list_physical_devices("GPU")
-    if device not in ("auto", "cpu", "gpu"):
-        raise ConfigError(f"device must be auto, cpu or gpu, found {device!r}")
+    checks.one_of("device", device, ("auto", "cpu", "gpu"))
     if device == "gpu" and not gpus:
         raise ConfigError("device: gpu was asked for, but TensorFlow sees no GPU; use device=auto or device=cpu")
     if device == "cpu" or not gpus:
@@ -35,8 +35,7 @@ def select_devices(device) -> list:
 
 @contextlib.contextmanager
 def precision_policy(precision):
-    if precision not in PRECISIONS:
-        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, found {precision!r}")
+    checks.one_of("precision", precision, PRECISIONS)
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(precision)
     try:

@@ -1,6 +1,7 @@
 """TFF's learning templates on TensorFlow 2.21: processes, their contracts, the composer."""
 
 from fedexp.templates.aggregation_process import AggregationProcess
+from fedexp.templates.client_data import Cohort, cohort_type
 from fedexp.templates.client_work import ClientResult, ClientWorkProcess
 from fedexp.templates.composers import compose_learning_process
 from fedexp.templates.computation import (
@@ -16,3 +17,4 @@ from fedexp.templates.finalizer import FinalizerProcess
 from fedexp.templates.intrinsics import cohort, federated_broadcast, federated_mean, federated_sum
 from fedexp.templates.learning_process import LearningAlgorithmState, LearningProcess, LearningProcessOutput
 from fedexp.templates.measured_process import IterativeProcess, MeasuredProcess, MeasuredProcessOutput
+from fedexp.templates.monitor import MonitorReport, RoundMonitor

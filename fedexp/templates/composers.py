@@ -40,7 +40,7 @@ def compose_learning_process(initial_model_weights_fn, model_weights_distributor
 
     `initial_model_weights_fn` is a no-argument function returning the initial model
     weights (a `ModelWeights` of tensors); it is called once, here. With `jit_compile`
-    the whole round is compiled by XLA.
+    the whole round is compiled by XLA. The blocks' round monitors become the process's.
     """
     blocks = dict(distributor=model_weights_distributor, client_work=client_work,
                   aggregator=model_update_aggregator, finalizer=model_finalizer)
@@ -110,4 +110,4 @@ def compose_learning_process(initial_model_weights_fn, model_weights_distributor
         Computation(set_model_weights, state_type, weights_type),
         get_hparams_fn,
         Computation(set_hparams, state_type, get_hparams_fn.result_type),
-        name=name)
+        name=name, monitors=[m for b in blocks.values() for m in b.monitors])

@@ -39,8 +39,8 @@ class LearningProcess(IterativeProcess):
     _exact_args = True
 
     def __init__(self, initialize_fn, next_fn, get_model_weights_fn, set_model_weights_fn,
-                 get_hparams_fn=None, set_hparams_fn=None, *, name=None):
-        super().__init__(initialize_fn, next_fn, name=name)
+                 get_hparams_fn=None, set_hparams_fn=None, *, name=None, monitors=()):
+        super().__init__(initialize_fn, next_fn, name=name, monitors=monitors)
         what = self._what
         check_placement(self.state_type, SERVER, f"{what}: initialize_fn's state")
         self.client_data_type = next_fn.parameter_type[1]

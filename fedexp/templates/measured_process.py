@@ -34,8 +34,10 @@ class IterativeProcess:
     _min_next_args = 1
     _exact_args = False  # True: next takes exactly _min_next_args arguments
 
-    def __init__(self, initialize_fn: Computation, next_fn: Computation, *, name: str | None = None):
+    def __init__(self, initialize_fn: Computation, next_fn: Computation, *, name: str | None = None, monitors=()):
+        """`monitors`: the `RoundMonitor`s that watch a run of this process (see `fedexp.templates.monitor`)."""
         self.name = name or type(self).__name__
+        self.monitors = tuple(monitors)
         _check_computation(initialize_fn, f"{self._what}: initialize_fn")
         _check_computation(next_fn, f"{self._what}: next_fn")
         if initialize_fn.parameter_type:
@@ -133,8 +135,8 @@ class BlockProcess(MeasuredProcess):
     _not_federated = errors.TemplateNotFederatedError
     _wrong_placement = errors.TemplatePlacementError
 
-    def __init__(self, initialize_fn, next_fn, get_hparams_fn=None, set_hparams_fn=None, *, name=None):
-        super().__init__(initialize_fn, next_fn, name=name)
+    def __init__(self, initialize_fn, next_fn, get_hparams_fn=None, set_hparams_fn=None, *, name=None, monitors=()):
+        super().__init__(initialize_fn, next_fn, name=name, monitors=monitors)
         self._check_placement(self.state_type, SERVER, "initialize_fn's state")
         self._check_placement(next_fn.result_type.state, SERVER, "next_fn's state")
         self._check_placement(next_fn.result_type.measurements, SERVER, "next_fn's measurements")

@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from fedexp.runner.errors import ConfigError
+from fedexp.errors import ConfigError
 
 PARENT_RUN_ENV = "FEDEXP_PARENT_RUN_ID"
 _BATCH = 100  # params and tags per log_batch call (the MLflow REST API's limit)

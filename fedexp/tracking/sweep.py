@@ -17,7 +17,7 @@ from pathlib import Path
 import hydra
 from hydra.experimental.callback import Callback
 
-from fedexp.runner.errors import ConfigError
+from fedexp.errors import ConfigError
 from fedexp.tracking.mlflow import PARENT_RUN_ENV
 
 

@@ -3,9 +3,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from fedexp.aggregator.dp_gaussian import RDP_ORDERS, PrivacyLedger, build_dp_gaussian
+from fedexp.aggregator._privacy import RDP_ORDERS, PrivacyLedger
+from fedexp.aggregator.dp_gaussian import build_dp_gaussian
 from fedexp.aggregator.mean import build_weighted_mean
-from fedexp.runner.errors import ConfigError
+from fedexp.aggregator.sum import build_sum
+from fedexp.errors import ConfigError
 from fedexp.runner.train import train
 from tests.conftest import TINY, all_runs, compose, store
 
@@ -14,7 +16,7 @@ DIM = 20000
 
 def test_the_noise_has_the_configured_standard_deviation():
     vt = (tf.TensorSpec([DIM]),)
-    agg = build_dp_gaussian(vt, noise_multiplier=1.5, clip_norm=2.0, clients_per_round=10)
+    agg = build_dp_gaussian(vt, build_sum(vt), noise_multiplier=1.5, clip_norm=2.0, clients_per_round=10)
     out = agg.next(agg.initialize(), (np.zeros([7, DIM], np.float32),))  # zero updates: the result is noise
     noise = out.result[0].numpy() * 10  # averaged over the expected cohort
     assert noise.std() == pytest.approx(1.5 * 2.0, rel=0.03) and abs(noise.mean()) < 0.05
@@ -25,14 +27,14 @@ def test_the_noise_has_the_configured_standard_deviation():
 
 def test_updates_are_clipped_summed_and_divided_by_the_expected_cohort():
     values = np.array([[3.0, 4.0], [0.3, 0.4]], np.float32)
-    agg = build_dp_gaussian((tf.TensorSpec([2]),), noise_multiplier=0.0, clip_norm=1.0, clients_per_round=4)
+    agg = build_dp_gaussian((tf.TensorSpec([2]),), build_sum((tf.TensorSpec([2]),)), noise_multiplier=0.0, clip_norm=1.0, clients_per_round=4)
     out = agg.next(agg.initialize(), (values,))
     np.testing.assert_allclose(out.result[0], [(0.6 + 0.3) / 4, (0.8 + 0.4) / 4], rtol=1e-6)
     assert float(out.measurements["dp_gaussian"]["clipped_count"]) == 1.0
 
 
 def test_adaptive_clipping_splits_the_noise_between_the_count_and_the_update():
-    agg = build_dp_gaussian((tf.TensorSpec([DIM]),), noise_multiplier=1.0, clip_norm=1.0, clients_per_round=100,
+    agg = build_dp_gaussian((tf.TensorSpec([DIM]),), build_sum((tf.TensorSpec([DIM]),)), noise_multiplier=1.0, clip_norm=1.0, clients_per_round=100,
                             target_quantile=0.5)
     out = agg.next(agg.initialize(), (np.zeros([100, DIM], np.float32),))
     count_stddev = 100 / 20  # Andrew et al.'s default, m / 20
@@ -79,6 +81,6 @@ def test_bad_settings_are_named():
     with pytest.raises(ValueError, match="inner must be an unweighted sum"):
         build_dp_gaussian(vt, build_weighted_mean(vt), clients_per_round=4)
     with pytest.raises(ValueError, match="clipped_count_stddev must exceed noise_multiplier / 2"):
-        build_dp_gaussian(vt, noise_multiplier=2.0, clients_per_round=10, target_quantile=0.5)
-    with pytest.raises(ValueError, match="accountant must be one of rdp, pld"):
-        build_dp_gaussian(vt, clients_per_round=4, accountant="moments")
+        build_dp_gaussian(vt, build_sum(vt), noise_multiplier=2.0, clients_per_round=10, target_quantile=0.5)
+    with pytest.raises(ValueError, match=r"accountant must be one of \['rdp', 'pld'\]"):
+        build_dp_gaussian(vt, build_sum(vt), clients_per_round=4, accountant="moments")

@@ -7,8 +7,7 @@ import pytest
 import tensorflow as tf
 
 import fedexp
-from fedexp.client_work.model_delta import build_local_training_client_work
-from fedexp.client_work.training import lanes
+from fedexp.client_work._devices import lanes
 from fedexp.data._federated import FederatedData
 from fedexp.model.emnist_cnn import build_emnist_cnn
 from fedexp.model.mlp import build_mlp
@@ -40,8 +39,9 @@ def test_side_by_side_equals_one_after_another(data, optimizer, clip_norm, devic
     weights = fedexp.weights_type(model_fn())
     outputs = []
     for batched in (False, True):
-        work = build_local_training_client_work(model_fn, optimizer(), "num_examples", clip_norm=clip_norm,
-                                                batched=batched, devices=devices if batched else (), name="work")
+        options = dict(batched=batched, devices=devices if batched else (), name="work")
+        work = (fedexp.build_gradient_clipping_client_work(model_fn, optimizer(), clip_norm, **options) if clip_norm
+                else fedexp.build_model_delta_client_work(model_fn, optimizer(), **options))
         assert work.batched is batched
         process = fedexp.compose_learning_process(
             lambda: fedexp.ModelWeights.from_model(model_fn()), fedexp.build_broadcast_process(weights), work,

@@ -1,7 +1,7 @@
 import numpy as np
 
 import fedexp
-from fedexp.model.functional import ModelWeights
+from fedexp.model._functional import ModelWeights
 from tests.conftest import broadcast, pack, random_clients, softmax_ce_grad
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import fedexp
-from fedexp.model.functional import ModelWeights
+from fedexp.model._functional import ModelWeights
 from tests.conftest import broadcast, pack, random_clients, softmax_ce_grad
 
 

@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 import fedexp
-from fedexp.model.functional import ModelWeights
+from fedexp.model._functional import ModelWeights
 from tests.conftest import broadcast, pack, random_clients, softmax_ce_grad
 
 

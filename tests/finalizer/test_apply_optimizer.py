@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 
 import fedexp
-from fedexp.model.functional import ModelWeights
+from fedexp.model._functional import ModelWeights
 
 WEIGHTS_TYPE = ModelWeights((tf.TensorSpec([2, 2]), tf.TensorSpec([2])), (tf.TensorSpec([], tf.int64),))
 

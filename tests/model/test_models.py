@@ -48,7 +48,7 @@ def test_fed_avg_with_the_cnn_runs_a_round(digits):
 @pytest.mark.parametrize("lead", [(), (2,)])  # one client's batch, or a side-by-side cohort's
 def test_a_one_output_model_has_a_loss_per_example(lead):
     """Keras squeezes a [batch, 1] output and averages over the batch; the padding mask needs each example."""
-    from fedexp.model.functional import functional_model
+    from fedexp.model._functional import functional_model
 
     def regression_fn():
         model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])

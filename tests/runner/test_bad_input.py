@@ -2,7 +2,7 @@
 
 import pytest
 
-from fedexp.runner.errors import ConfigError
+from fedexp.errors import ConfigError
 from fedexp.runner.train import train
 from tests.conftest import TINY, all_runs, compose, store
 

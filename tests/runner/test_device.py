@@ -3,7 +3,7 @@
 import pytest
 import tensorflow as tf
 
-from fedexp.runner.errors import ConfigError
+from fedexp.errors import ConfigError
 from fedexp.runner.train import train
 from tests.conftest import TINY, compose
 

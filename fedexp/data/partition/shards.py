@@ -3,6 +3,7 @@
 import numpy as np
 
 from fedexp import checks
+from fedexp.errors import InvalidValueError
 from fedexp.data.partition._base import Partitioner
 
 
@@ -16,10 +17,10 @@ def build_shards(*, classes_per_client=2) -> Partitioner:
         classes = np.unique(labels)
         k = classes_per_client
         if k > len(classes):
-            raise ValueError(f"partition.classes_per_client is {k}, but the data has {len(classes)} classes")
+            refuse(f" is {k}, but the data has {len(classes)} classes")
         if num_clients * k < len(classes):
-            raise ValueError(f"partition.classes_per_client: {num_clients} clients x {k} classes cannot hold all "
-                             f"{len(classes)} classes; raise num_clients or classes_per_client")
+            refuse(f": {num_clients} clients x {k} classes cannot hold all {len(classes)} classes; "
+                   f"raise num_clients or classes_per_client")
         holders, usage = {c: [] for c in classes}, np.zeros(len(classes))
         for client in range(num_clients):  # the k least used classes, ties broken at random
             for j in np.lexsort((rng.random(len(classes)), usage))[:k]:
@@ -29,10 +30,16 @@ def build_shards(*, classes_per_client=2) -> Partitioner:
         for c, clients in holders.items():
             idx = rng.permutation(np.flatnonzero(labels == c))
             if len(idx) < len(clients):
-                raise ValueError(f"partition.classes_per_client: class {c} has {len(idx)} examples for "
-                                 f"{len(clients)} clients; lower num_clients or classes_per_client")
+                refuse(f": class {c} has {len(idx)} examples for {len(clients)} clients; "
+                       f"lower num_clients or classes_per_client")
             for client, chunk in zip(clients, np.array_split(idx, len(clients))):
                 parts[client].append(chunk)
         return [rng.permutation(np.concatenate(p)) for p in parts]
 
     return Partitioner({"kind": "shards", "classes_per_client": classes_per_client}, split)
+
+
+def refuse(problem):
+    """The data cannot be split so: the key as the data source's config names it."""
+    key = "partition.classes_per_client"
+    raise InvalidValueError(key, key + problem)

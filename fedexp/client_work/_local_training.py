@@ -1,21 +1,22 @@
 """Local training of a cohort, shared by the client works that train from the server's weights
-(FedAvg, FedProx, gradient clipping, MimeLite, SCAFFOLD).
+(FedAvg, FedProx, gradient clipping, MimeLite, SCAFFOLD), and the client work built on it.
 
     train(hparams, round_num, weights@CLIENTS, Cohort@CLIENTS, *, optimizer_state=None, correction=())
         -> (trained trainable weights@CLIENTS, TrainMetrics@CLIENTS)
 
 Each client takes one optimizer step per batch. The optimizer starts afresh from the
-hyperparameters in `hparams`, or, given `optimizer_state` (MimeLite), every step uses that
-state and leaves it unchanged. A step's gradient is the loss gradient plus the client's
-`correction` (SCAFFOLD's c - c_i) plus, with `proximal_strength` mu, FedProx's mu (w - w_global),
-then clipped to the global norm `clip_norm`; `clip_norm` and `proximal_strength` are
-hyperparameters next to the optimizer's.
+hyperparameters in `hparams` (the optimizer's), or, given `optimizer_state` (MimeLite), every
+step uses that state and leaves it unchanged. A step's gradient is the loss gradient plus the
+client's `correction` (SCAFFOLD's c - c_i), then changed by the option's `GradientTerm`
+(FedProx's proximal term, gradient clipping), whose own hyperparameters are nested under its
+name, `hparams[term.name]`. The client work's `get_hparams` shows them all as one flat dict
+(`{"learning_rate": …, "clip_norm": …}`).
 
 Clients train one after another (`batched=False`), or side by side (`batched=True`): one
 loop over steps in which every client's forward pass is vectorized over the cohort axis
 and the optimizer updates the stacked `[clients, ...]` weights at once; a client whose
 batches have run out keeps its weights. `batched="auto"` picks side by side for models
-made only of dense layers: see `fedexp.model.batched`. With several `devices` the cohort
+made only of dense layers: see `fedexp.model._batched`. With several `devices` the cohort
 is split across them (see `across_devices`); side by side on a CPU, into one part per core
 (see `lanes`).
 """
@@ -24,64 +25,62 @@ from typing import Callable, NamedTuple
 
 import tensorflow as tf
 
-from fedexp.client_work.training import (
-    TrainMetrics, across_devices, batch_loss, client_output_type, for_each_batch, for_each_client, lanes, masked_loss)
-from fedexp.templates.client_data import cohort_type
-from fedexp.model.batched import BATCHED_LAYERS, batched_forward
-from fedexp.templates import ClientWorkProcess, Computation, at_clients
+from fedexp import checks
+from fedexp.client_work._devices import across_devices, lanes
+from fedexp.client_work._loops import client_output_type, for_each_batch, for_each_client
+from fedexp.client_work._result import finalize_train_metrics, model_delta, parse_weighting
+from fedexp.model._batched import BATCHED_LAYERS, batched_forward
+from fedexp.model._functional import functional_model
+from fedexp.model._loss import TrainMetrics, batch_loss, masked_loss
+from fedexp.templates import ClientWorkProcess, Computation, MeasuredProcessOutput, at_clients
+from fedexp.templates.client_data import cohort_type, num_batches
+from fedexp.templates.client_values import per_client
 
-OWN_HPARAMS = ("clip_norm", "proximal_strength")  # the others are the optimizer's
+
+class GradientTerm(NamedTuple):
+    """An option's change to every local step's gradient, with hyperparameters of its own.
+
+    `apply(grads, hparams, trainable, initial, side_by_side) -> grads`: `hparams` are the
+    term's (`{name: value}` as in `initial_hparams`), `initial` the server's weights, and with
+    `side_by_side` every tensor carries the cohort axis."""
+
+    name: str
+    initial_hparams: dict
+    apply: Callable
 
 
 class LocalTraining(NamedTuple):
-    initial_hparams: dict
+    initial_hparams: dict  # the optimizer's, and with a term {term.name: {its own}}
     batched: bool
     train: Callable
 
 
-def build_local_training(model, optimizer, *, clip_norm=None, proximal_strength=None, batched="auto",
-                         devices=()) -> LocalTraining:
+def build_local_training(model, optimizer, *, term=None, batched="auto", devices=()) -> LocalTraining:
     trainable_type = model.weights_type.trainable
     initial_hparams = optimizer.get_hparams(optimizer.initialize(trainable_type))
-    if clip_norm is not None:
-        if not clip_norm > 0:
-            raise ValueError(f"clip_norm must be > 0, found {clip_norm!r}")
-        initial_hparams["clip_norm"] = tf.constant(clip_norm, tf.float32)
-    if proximal_strength is not None:
-        if not (isinstance(proximal_strength, (int, float)) and proximal_strength >= 0):
-            raise ValueError(f"proximal_strength must be a number >= 0, found {proximal_strength!r}")
-        initial_hparams["proximal_strength"] = tf.constant(proximal_strength, tf.float32)
-    if batched not in ("auto", True, False):
-        raise ValueError(f"batched must be 'auto', true or false, found {batched!r}")
+    if term is not None:
+        initial_hparams[term.name] = {k: tf.constant(v, tf.float32) for k, v in term.initial_hparams.items()}
+    checks.require("batched", batched, batched in ("auto", True, False), "'auto', true or false")
     forward = batched_forward(model.keras_model)
     if batched is True and forward is None:
         raise ValueError(f"batched: '{model.keras_model.name}' has layers that cannot train side by side "
                          f"(supported: {', '.join(BATCHED_LAYERS)}); use batched=false")
     batched = forward is not None and batched in ("auto", True)
 
-    def clip(grads, clip_norm, axes=None):
-        """Clips to a global norm: of all of `grads`, or per client (axes: all but the cohort axis)."""
-        if axes is None:
-            return tuple(tf.clip_by_global_norm(grads, clip_norm)[0])
-        norm = tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(g), axes(g)) for g in grads]))  # [clients]
-        scale = clip_norm / tf.maximum(norm, clip_norm)
-        return tuple(g * tf.reshape(scale, [-1] + [1] * (g.shape.rank - 1)) for g in grads)
-
-    def adjust(grads, hparams, trainable, initial, correction, axes=None):
-        """The loss gradient with the correction and the proximal term added, then clipped."""
+    def adjust(grads, hparams, trainable, initial, correction, side_by_side=False):
+        """The loss gradient with the correction added, then changed by the term."""
         if correction:
             grads = tuple(g + c for g, c in zip(grads, correction))
-        if proximal_strength is not None:
-            mu = hparams["proximal_strength"]
-            grads = tuple(g + mu * (w - w0) for g, w, w0 in zip(grads, trainable, initial))
-        return grads if clip_norm is None else clip(grads, hparams["clip_norm"], axes)
+        if term is None:
+            return grads
+        return term.apply(grads, hparams[term.name], trainable, initial, side_by_side)
 
     def start(hparams, like, optimizer_state):
         """(the optimizer state to start from, whether steps update it)."""
         if optimizer_state is not None:
             return optimizer_state, False
-        opt_hparams = {k: v for k, v in hparams.items() if k not in OWN_HPARAMS}
-        return optimizer.set_hparams(optimizer.initialize(like), opt_hparams), True
+        own = {k: v for k, v in hparams.items() if term is None or k != term.name}
+        return optimizer.set_hparams(optimizer.initialize(like), own), True
 
     def train_client(hparams, round_num, optimizer_state, weights, data, correction):
         opt_state, updates_state = start(hparams, trainable_type, optimizer_state)
@@ -103,7 +102,7 @@ def build_local_training(model, optimizer, *, clip_norm=None, proximal_strength=
     def train_side_by_side(hparams, optimizer_state, weights, data, correction):
         """The whole cohort at once: weights (and a fresh optimizer's slots) carry the cohort axis."""
         opt_state, updates_state = start(hparams, weights.trainable, optimizer_state)
-        steps = tf.reduce_sum(tf.cast(tf.reduce_any(data.mask > 0, axis=-1), tf.int32), axis=-1)  # [clients]
+        steps = num_batches(data.mask)  # [clients]
 
         def step(i, trainable, opt_state, metrics, masked):
             active = i < steps  # clients whose batches have not run out
@@ -111,7 +110,7 @@ def build_local_training(model, optimizer, *, clip_norm=None, proximal_strength=
             def keep_inactive(new, old):
                 if not masked or new.shape.rank == 0:  # the step count and hyperparameters are shared
                     return new
-                return tf.where(tf.reshape(active, [-1] + [1] * (new.shape.rank - 1)), new, old)
+                return tf.where(per_client(active, new), new, old)
 
             with tf.GradientTape() as tape:
                 tape.watch(trainable)
@@ -119,7 +118,7 @@ def build_local_training(model, optimizer, *, clip_norm=None, proximal_strength=
                                                   data.mask[:, i])
                 total = tf.reduce_sum(loss)  # clients are independent: d total / d w_c = d loss_c / d w_c
             grads = adjust(tape.gradient(total, trainable), hparams, trainable, weights.trainable, correction,
-                           axes=lambda g: list(range(1, g.shape.rank)))
+                           side_by_side=True)
             new_opt_state, new_trainable = optimizer.next(opt_state, trainable, grads)
             if updates_state:
                 opt_state = tf.nest.map_structure(keep_inactive, new_opt_state, opt_state)
@@ -153,12 +152,17 @@ def build_local_training(model, optimizer, *, clip_norm=None, proximal_strength=
 
 def local_training_process(initialize, next_fn, model, local, *, name, get_hparams=None, set_hparams=None):
     """The `ClientWorkProcess` of a client work built on `local`: `next_fn(state, weights, data)`,
-    its hyperparameters at `state["hparams"]` unless `get_hparams`/`set_hparams` say otherwise."""
+    its hyperparameters at `state["hparams"]` (nested as `local.initial_hparams`, shown flat)
+    unless `get_hparams`/`set_hparams` say otherwise."""
     def hparams_of(state):
-        return state["hparams"]
+        flat = {}
+        for k, v in state["hparams"].items():
+            flat.update(v if isinstance(v, dict) else {k: v})
+        return flat
 
     def with_hparams(state, hparams):
-        return {**state, "hparams": hparams}
+        return {**state, "hparams": {k: {n: hparams[n] for n in v} if isinstance(v, dict) else hparams[k]
+                                     for k, v in state["hparams"].items()}}
 
     init_fn = Computation(initialize)
     state_type = init_fn.result_type
@@ -171,3 +175,25 @@ def local_training_process(initialize, next_fn, model, local, *, name, get_hpara
         name=name)
     work.batched = local.batched
     return work
+
+
+def build_local_training_client_work(model_fn, optimizer, client_weighting, *, term=None, batched="auto",
+                                     devices=(), name):
+    """FedAvg's client work, each local step's gradient changed by `term` when given
+    (FedProx's proximal term, gradient clipping): see `build_local_training`.
+
+        next: (<S@SERVER, W@CLIENTS, Cohort@CLIENTS> -> <state=S@SERVER, result=ClientResult@CLIENTS, measurements=M@SERVER>)
+    """
+    weighting = parse_weighting(client_weighting)
+    model = functional_model(model_fn)
+    local = build_local_training(model, optimizer, term=term, batched=batched, devices=devices)
+
+    def initialize():
+        return {"hparams": dict(local.initial_hparams), "round": tf.constant(0, tf.int64)}
+
+    def next_fn(state, weights, data):
+        trained, metrics = local.train(state["hparams"], state["round"], weights, data)
+        return MeasuredProcessOutput({**state, "round": state["round"] + 1},
+                                     model_delta(weighting, weights, trained, metrics), finalize_train_metrics(metrics))
+
+    return local_training_process(initialize, next_fn, model, local, name=name)

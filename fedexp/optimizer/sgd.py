@@ -5,7 +5,7 @@
 """
 
 
-from fedexp.optimizer.base import build_optimizer, zeros
+from fedexp.optimizer._base import build_optimizer, zeros
 
 
 def build_sgdm(*, learning_rate=0.01, momentum=None):

@@ -5,17 +5,18 @@ import pytest
 import tensorflow as tf
 
 from fedexp.aggregator.clipping import build_clipping
+from fedexp.aggregator.mean import build_weighted_mean
 from fedexp.aggregator.unweighted_mean import build_unweighted_mean
 from fedexp.aggregator.zeroing import build_zeroing
 from fedexp.runner.build import instantiate
-from fedexp.runner.errors import ConfigError
+from fedexp.errors import ConfigError
 from tests.conftest import TINY, compose
 
 VALUE_TYPE = (tf.TensorSpec([2]),)
 
 
 def test_a_chain_reports_each_stage_under_its_name_and_mirrors_the_inner_weighting():
-    chain = build_zeroing(VALUE_TYPE, build_clipping(VALUE_TYPE, clip_norm=1.0), zeroing_norm=10.0)
+    chain = build_zeroing(VALUE_TYPE, build_clipping(VALUE_TYPE, build_weighted_mean(VALUE_TYPE), clip_norm=1.0), zeroing_norm=10.0)
     assert chain.is_weighted
     out = chain.next(chain.initialize(), (np.array([[3.0, 4.0], [30.0, 40.0]], np.float32),), [1.0, 3.0])
     assert set(out.measurements) == {"zeroing", "clipping", "mean"}
@@ -24,7 +25,7 @@ def test_a_chain_reports_each_stage_under_its_name_and_mirrors_the_inner_weighti
 
 
 def test_hparams_of_every_stage_are_read_and_set():
-    chain = build_zeroing(VALUE_TYPE, build_clipping(VALUE_TYPE, clip_norm=1.0), zeroing_norm=10.0)
+    chain = build_zeroing(VALUE_TYPE, build_clipping(VALUE_TYPE, build_weighted_mean(VALUE_TYPE), clip_norm=1.0), zeroing_norm=10.0)
     state = chain.initialize()
     assert {k: {n: float(v) for n, v in h.items()} for k, h in chain.get_hparams(state).items()} == {
         "zeroing": {"zeroing_norm": 10.0}, "clipping": {"clip_norm": 1.0}}
@@ -35,7 +36,7 @@ def test_hparams_of_every_stage_are_read_and_set():
 
 def test_two_stages_with_one_name_are_refused():
     with pytest.raises(ValueError, match="two aggregator stages are named 'clipping'"):
-        build_clipping(VALUE_TYPE, build_clipping(VALUE_TYPE))
+        build_clipping(VALUE_TYPE, build_clipping(VALUE_TYPE, build_weighted_mean(VALUE_TYPE)))
 
 
 def test_nested_yaml_builds_the_chain_with_errors_naming_the_nested_key():

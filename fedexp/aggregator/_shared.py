@@ -1,43 +1,22 @@
 """What aggregators share: leaves that reduce the clients' values, stages that wrap an inner
-aggregator (TFF's factory nesting), per-client norms and the adaptive quantile estimate.
+aggregator (TFF's factory nesting), the adaptive quantile estimate and the checks.
 
 A chain `zeroing -> clipping -> mean` is a stage whose inner is a stage whose inner is a
 leaf. Each stage keeps `{"own": its state, "inner": the inner's state}`, reports its
 measurements and hyperparameters under its name next to the inner's
-(`{"zeroing": {...}, "clipping": {...}, "mean": {...}}`), and takes the clients' weights
-exactly when its inner does.
+(`{"zeroing": {...}, "clipping": {...}, "mean": {...}}`), takes the clients' weights
+exactly when its inner does, and declares its inner's round monitors with its own.
+As in TFF's `clipping_factory(clip, inner_agg_factory)`, a stage's inner is required in
+Python; the YAML options give the default one.
 """
 
-import numpy as np
 import tensorflow as tf
 
+from fedexp import checks
 from fedexp.templates import AggregationProcess, Computation, MeasuredProcessOutput, at_clients, bytes_of
+from fedexp.templates.client_values import num_clients
 
 WEIGHT_TYPE = tf.TensorSpec([], tf.float32)
-
-
-def num_clients(value):
-    return tf.shape(tf.nest.flatten(value)[0])[0]
-
-
-def client_vectors(value):
-    """Each client's whole value as one row: [clients, coordinates]."""
-    n = num_clients(value)
-    return tf.concat([tf.reshape(v, [n, -1]) for v in tf.nest.flatten(value)], axis=1)
-
-
-def client_norms(value, order=2):
-    """Each client's global norm of its whole value (L2, or max-abs with order='inf'): [clients]."""
-    leaves = [tf.reshape(v, [num_clients(value), -1]) for v in tf.nest.flatten(value)]
-    if order in ("inf", np.inf):
-        return tf.reduce_max(tf.stack([tf.reduce_max(tf.abs(v), axis=1) for v in leaves]), axis=0)
-    return tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(v), axis=1) for v in leaves]))
-
-
-def scale_clients(value, factor):
-    """Multiplies client c's value by `factor[c]`."""
-    return tf.nest.map_structure(
-        lambda v: v * tf.reshape(tf.cast(factor, v.dtype), [-1] + [1] * (v.shape.rank - 1)), value)
 
 
 def next_quantile_estimate(estimate, below_fraction, target_quantile, learning_rate):
@@ -47,15 +26,13 @@ def next_quantile_estimate(estimate, below_fraction, target_quantile, learning_r
 
 
 def check_quantile(target_quantile, learning_rate):
-    if target_quantile is not None and not 0 < target_quantile < 1:
-        raise ValueError(f"target_quantile must be between 0 and 1, found {target_quantile!r}")
-    if not learning_rate > 0:
-        raise ValueError(f"learning_rate must be > 0, found {learning_rate!r}")
+    if target_quantile is not None:
+        checks.fraction("target_quantile", target_quantile)
+    checks.number("learning_rate", learning_rate, above=0)
 
 
-def check_positive(key, value):
-    if not (isinstance(value, (int, float)) and value > 0):
-        raise ValueError(f"{key} must be a number > 0, found {value!r}")
+def check_inner(inner):
+    return checks.require("inner", inner, isinstance(inner, AggregationProcess), "an aggregator")
 
 
 def build_leaf(value_type, reduce, *, name, weighted=False):
@@ -76,14 +53,16 @@ def build_leaf(value_type, reduce, *, name, weighted=False):
     return AggregationProcess(init_fn, Computation(next_fn, (), at_clients(value_type), *weight_types), name=name)
 
 
-def build_stage(value_type, inner, *, name, initial_state, step, hparams=()):
+def build_stage(value_type, inner, *, name, initial_state, step, hparams=(), monitors=()):
     """An aggregation stage around `inner`.
 
     `step(own_state, value, aggregate) -> (own_state, result, measurements)`, where
     `aggregate(value)` runs the inner aggregator on (transformed) client values, with the
     clients' weights if it takes them, and returns its result. `hparams`: keys of the own
-    state exposed through get/set_hparams (schedulable).
+    state exposed through get/set_hparams (schedulable). `monitors`: the stage's own round
+    monitors; the inner's are declared too.
     """
+    check_inner(inner)
     inner_measurements = inner.next_fn.result_type.measurements
     if isinstance(inner_measurements, dict) and name in inner_measurements:
         raise ValueError(f"two aggregator stages are named '{name}': give one of them another `name`")
@@ -116,19 +95,7 @@ def build_stage(value_type, inner, *, name, initial_state, step, hparams=()):
     state_type = init_fn.result_type
     weight_types = (inner.next_fn.parameter_type[2],) if inner.is_weighted else ()
     get_fn = Computation(get_hparams, state_type)
-    process = AggregationProcess(
+    return AggregationProcess(
         init_fn, Computation(next_fn, state_type, at_clients(value_type), *weight_types),
-        get_fn, Computation(set_hparams, state_type, get_fn.result_type), name=name)
-    process.privacy = getattr(inner, "privacy", None)  # a DP stage's ledger, wherever it sits in the chain
-    return process
-
-
-def inner_or_mean(value_type, inner):
-    """The inner aggregator a stage wraps: as given, or the weighted mean."""
-    if inner is not None:
-        if not isinstance(inner, AggregationProcess):
-            raise TypeError(f"inner must be an aggregator, found {type(inner).__name__}")
-        return inner
-    from fedexp.aggregator.mean import build_weighted_mean
-    return build_weighted_mean(value_type)
-
+        get_fn, Computation(set_hparams, state_type, get_fn.result_type), name=name,
+        monitors=(*inner.monitors, *monitors))
