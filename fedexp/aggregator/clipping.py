@@ -16,6 +16,11 @@ from fedexp.templates.client_values import clip_clients
 
 def build_clipping(value_type, inner, *, clip_norm=1.0, target_quantile=None, learning_rate=0.2,
                    name="clipping"):
+    """Clips each client's value to `clip_norm` (or, with `target_quantile`, to an adaptive
+    estimate of that quantile of the norms, moved by `learning_rate`), then aggregates with
+    `inner` (an `AggregationProcess`, required as in TFF's `clipping_factory`). Returns an
+    `AggregationProcess` weighted as `inner` (see the module's signature); raises ValueError
+    for a norm <= 0, a quantile outside (0, 1), a learning rate <= 0 or an `inner` that is not an aggregator."""
     checks.number("clip_norm", clip_norm, above=0)
     check_quantile(target_quantile, learning_rate)
 

@@ -28,8 +28,12 @@ from fedexp.templates.client_values import clip_clients
 def build_dp_gaussian(value_type, inner, *, noise_multiplier=1.0, clients_per_round, clip_norm=1.0,
                       target_quantile=None, learning_rate=0.2, clipped_count_stddev=None, num_clients=None,
                       delta=None, epsilon_budget=None, accountant="rdp", seed=0, name="dp_gaussian"):
-    """`clients_per_round` and `num_clients` (the population, for the sampling rate and the
-    default delta = 1 / num_clients) are filled in by the `fedexp` command."""
+    """Central DP's Gaussian mechanism around `inner` (required: `build_sum` or `build_secure_sum`
+    with average=false). `clients_per_round` (the expected cohort, the divisor) and `num_clients`
+    (the population, for the sampling rate and the default delta = 1 / num_clients) are filled in
+    by the `fedexp` command; given `num_clients`, the stage declares its `PrivacyLedger` as a
+    round monitor. Returns an unweighted `AggregationProcess`; raises ValueError for a bad
+    setting, a weighted `inner`, or an `epsilon_budget` that not even one round fits in."""
     checks.number("clip_norm", clip_norm, above=0)
     checks.number("clients_per_round", clients_per_round, above=0)
     check_quantile(target_quantile, learning_rate)

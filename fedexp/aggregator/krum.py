@@ -26,6 +26,9 @@ def krum_scores(flat, f):
 
 
 def build_krum(value_type, *, f=1, multi=1, clients_per_round=None, name="krum"):
+    """Krum tolerating `f` Byzantine clients (Multi-Krum with `multi` > 1). `clients_per_round`,
+    when known (the `fedexp` command injects it), is checked against f. Returns an unweighted
+    `AggregationProcess`; raises ValueError for f < 0, multi < 1, or fewer than 2f + 3 clients."""
     checks.integer("f", f, at_least=0)
     checks.integer("multi", multi, at_least=1)
     if clients_per_round is not None and clients_per_round < 2 * f + 3:

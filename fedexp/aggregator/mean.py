@@ -13,6 +13,9 @@ from fedexp.templates import federated_mean
 
 
 def build_weighted_mean(value_type, *, name="mean"):
+    """The example-weighted mean of values of `value_type` (a nest of `tf.TensorSpec`s, one
+    client's value). Returns a weighted `AggregationProcess`:
+    `next: (<()@SERVER, V@CLIENTS, float32@CLIENTS> -> <state=()@SERVER, result=V@SERVER, measurements=M@SERVER>)`."""
     return build_leaf(value_type, lambda value, weight: (federated_mean(value, weight),
                                                          {"mean_weight": tf.reduce_sum(weight)}),
                       name=name, weighted=True)

@@ -17,4 +17,6 @@ def median(v):
 
 
 def build_median(value_type, *, name="median"):
+    """The coordinate-wise median of values of `value_type`. Returns an unweighted
+    `AggregationProcess` (see the module's signature)."""
     return build_leaf(value_type, lambda value: (tf.nest.map_structure(median, value), {}), name=name)

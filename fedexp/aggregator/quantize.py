@@ -42,6 +42,10 @@ def stochastic_quantize(x, bits, seed):
 
 
 def build_quantize(value_type, inner, *, bits=8, rotation="hadamard", seed=0, name="quantize"):
+    """Quantizes each client's value to `bits` bits per coordinate (after a randomized Hadamard
+    `rotation`, or "none"), with rounding drawn from `seed` and the round, then aggregates with
+    `inner` (required). Returns an `AggregationProcess` weighted as `inner`; raises ValueError
+    for bits outside 1-16 or an unknown rotation."""
     checks.integer("bits", bits, at_least=1, at_most=16)
     checks.one_of("rotation", rotation, ("hadamard", "none"))
     sizes = [int(np.prod(s.shape)) for s in tf.nest.flatten(value_type)]

@@ -18,8 +18,12 @@ from fedexp.aggregator._shared import build_leaf
 from fedexp.templates.client_values import num_clients
 
 
-def build_secure_sum(value_type, *, clip_range=1.0, bits=16, modulus_bits=32, average=False, clients_per_round=None,
+def build_secure_sum(value_type, *, average, clip_range=1.0, bits=16, modulus_bits=32, clients_per_round=None,
                      name="secure_sum"):
+    """`average`: the sum over the number of clients (a secure mean, as an aggregator of its own),
+    or the sum (the inner of `dp_gaussian`); no default, since the two differ by the cohort size.
+    Returns an unweighted `AggregationProcess`; raises ValueError for a bad range or bit width, or
+    a modulus the cohort's sum would wrap."""
     checks.number("clip_range", clip_range, above=0)
     checks.integer("bits", bits, at_least=1, at_most=30)
     checks.integer("modulus_bits", modulus_bits, at_least=1, at_most=62)

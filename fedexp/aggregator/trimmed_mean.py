@@ -14,6 +14,8 @@ from fedexp.templates.client_values import num_clients
 
 
 def build_trimmed_mean(value_type, *, beta=0.1, name="trimmed_mean"):
+    """The coordinate-wise mean without the `beta` fraction of largest and of smallest values.
+    Returns an unweighted `AggregationProcess`; raises ValueError unless 0 <= beta < 0.5."""
     checks.require("beta", beta, isinstance(beta, (int, float)) and 0 <= beta < 0.5, "a fraction in [0, 0.5)")
 
     def reduce(value):

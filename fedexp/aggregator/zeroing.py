@@ -20,6 +20,10 @@ from fedexp.templates.client_values import client_norms, scale_clients
 
 def build_zeroing(value_type, inner, *, zeroing_norm=10.0, target_quantile=None, learning_rate=math.log(10.0),
                   multiplier=2.0, increment=1.0, norm_order=2, name="zeroing"):
+    """Zeroes each client's value whose `norm_order` norm (2 or "inf") exceeds `zeroing_norm`
+    (or, with `target_quantile`, `multiplier` x an adaptive quantile estimate + `increment`), then
+    aggregates with `inner` (required). Returns an `AggregationProcess` weighted as `inner`;
+    raises ValueError for a bad norm, order, quantile or learning rate."""
     checks.number("zeroing_norm", zeroing_norm, above=0)
     check_quantile(target_quantile, learning_rate)
     checks.one_of("norm_order", norm_order, (2, "inf"))

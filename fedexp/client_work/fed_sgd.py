@@ -15,6 +15,10 @@ from fedexp.templates import ClientResult, ClientWorkProcess, Computation, Measu
 
 
 def build_fed_sgd_client_work(model_fn, client_weighting=ClientWeighting.NUM_EXAMPLES, *, name="fed_sgd"):
+    """FedSGD's client work: each client sends its full-batch gradient, weighted by its examples
+    (or 1). Returns a `ClientWorkProcess`:
+    `next: (<S@SERVER, W@CLIENTS, Cohort@CLIENTS> -> <state=S@SERVER, result=ClientResult@CLIENTS, measurements=M@SERVER>)`;
+    raises ValueError for an unknown weighting."""
     weighting = parse_weighting(client_weighting)
     model = functional_model(model_fn)
 

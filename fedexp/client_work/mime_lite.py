@@ -23,6 +23,9 @@ from fedexp.templates import ClientResult, MeasuredProcessOutput, federated_mean
 
 def build_mime_lite_client_work(model_fn, optimizer, client_weighting=ClientWeighting.NUM_EXAMPLES, *,
                                 batched="auto", devices=(), name="mime_lite"):
+    """MimeLite's client work with `optimizer` (its state kept on the server; its hyperparameters
+    are the work's). Other arguments as `build_model_delta_client_work`'s. Returns a
+    `ClientWorkProcess` (see the module's signature)."""
     weighting = parse_weighting(client_weighting)
     model = functional_model(model_fn)
     local = build_local_training(model, optimizer, batched=batched, devices=devices)

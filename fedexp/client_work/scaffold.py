@@ -34,8 +34,11 @@ CONTROL_UPDATES = ("delta", "gradient")
 def build_scaffold_client_work(model_fn, optimizer, num_clients, control_update="delta",
                                client_weighting=ClientWeighting.NUM_EXAMPLES, *, batched="auto", devices=(),
                                name="scaffold"):
-    """`num_clients`: how many clients the federated dataset has (the `fedexp` command injects it);
-    cohort ids must be below it."""
+    """SCAFFOLD's client work with `optimizer` (plain SGD for `control_update` "delta", the paper's
+    option II; any for "gradient", option I). `num_clients`: how many clients the federated dataset
+    has (the `fedexp` command injects it); cohort ids must be below it. Other arguments as
+    `build_model_delta_client_work`'s. Returns a `ClientWorkProcess` (see the module's signature);
+    raises ValueError for a bad `num_clients` or `control_update`, or option II with another optimizer."""
     weighting = parse_weighting(client_weighting)
     checks.integer("num_clients", num_clients, at_least=1)
     checks.one_of("control_update", control_update, CONTROL_UPDATES)

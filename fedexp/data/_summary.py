@@ -1,7 +1,7 @@
 """What a federated split looks like: how many clients, how big, which labels each holds.
 
 Logged to MLflow once per run (`data/…` metrics at step 0; the per-client counts and their
-heatmap are drawn by `fedexp.tracking.artifacts`) and printed by `fedexp … +inspect=true`.
+heatmap are drawn by `fedexp.tracking._artifacts`) and printed by `fedexp … +inspect=true`.
 """
 
 import numpy as np

@@ -24,11 +24,12 @@ def load_digits(*, image_shape=(784,)):
     return x, table[:, -1].astype(np.int32)
 
 
-def build_digits(*, partition=None, num_clients=50, test_size=1000, test_clients=10, batch_size=20, epochs=1,
+def build_digits(*, partition=None, num_clients=50, test_size=1000, test_clients=10, batch_size=20, epochs=2,
                  seed=0, cache_dir=None):
     """The embedded digits as a federated split: `test_size` held-out images (centralized
     evaluation, and `test_clients` held-out clients for federated evaluation), the rest over
-    `num_clients` clients split by `partition` (IID by default)."""
+    `num_clients` clients split by `partition` (IID by default). Returns a `FederatedSplit`;
+    raises ValueError for a test size that leaves no training data, or a partition that cannot be made."""
     x, y = load_digits()
     checks.integer("test_size", test_size, at_least=1, at_most=len(x) - 1)
     order = np.random.default_rng([seed, 0]).permutation(len(x))

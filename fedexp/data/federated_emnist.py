@@ -21,7 +21,9 @@ FILES = {True: "fed_emnist_digitsonly_{}.h5", False: "fed_emnist_{}.h5"}
 
 def build_federated_emnist(*, path, digits_only=True, batch_size=20, epochs=1):
     """With `digits_only` the digits-only files are read; when only the full files are there,
-    their digits (labels 0-9) are kept, and writers left without any are dropped."""
+    their digits (labels 0-9) are kept, and writers left without any are dropped. Returns a
+    `FederatedSplit` whose clients are the writers in both files; raises ValueError naming
+    `path` when the files are missing or not TFF's."""
     folder = Path(path).expanduser()
     names = [FILES[digits_only]] + ([FILES[False]] if digits_only else [])
     for name in names:

@@ -41,6 +41,9 @@ def generate(*, alpha, beta, num_clients, iid=False, seed=0):
 
 def build_synthetic(*, alpha=1.0, beta=1.0, iid=False, num_clients=30, test_fraction=0.1, batch_size=10,
                     epochs=1, seed=0):
+    """Synthetic(alpha, beta) (Synthetic-IID with `iid`) over `num_clients` clients, each keeping
+    `test_fraction` of its examples for testing. Returns a `FederatedSplit`; raises ValueError for
+    a negative alpha or beta, num_clients < 1 or a test fraction outside (0, 1)."""
     checks.number("alpha", alpha, at_least=0)
     checks.number("beta", beta, at_least=0)
     checks.integer("num_clients", num_clients, at_least=1)

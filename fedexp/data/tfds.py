@@ -19,6 +19,10 @@ from fedexp.data.partition.iid import build_iid
 def build_tfds(*, name, data_dir=None, download=False, train_split="train", test_split="test",
                features_key="image", labels_key="label", scale=255.0, flatten=False, partition=None,
                num_clients=100, test_clients=10, batch_size=20, epochs=1, seed=0, cache_dir=None):
+    """TFDS dataset `name` read from `data_dir` (nothing downloaded unless `download`), its
+    `train_split` over `num_clients` clients and its `test_split` over `test_clients` held-out
+    clients, both split by `partition` (IID by default). Returns a `FederatedSplit`; raises
+    ValueError naming the key for an unknown dataset, split or feature, or data not prepared."""
     import tensorflow_datasets as tfds
     try:
         builder = tfds.builder(name, data_dir=data_dir)

@@ -11,6 +11,8 @@ from fedexp.templates import Computation, bytes_of, DistributionProcess, Measure
 
 
 def build_broadcast_process(model_weights_type, *, name="broadcast"):
+    """Sends the server's model weights (of `model_weights_type`, a `ModelWeights` of specs) to
+    every client. Returns a `DistributionProcess` (see the module's signature)."""
     size = bytes_of(model_weights_type)
 
     def initialize():

@@ -12,6 +12,9 @@ from fedexp.templates import Computation, FinalizerProcess, MeasuredProcessOutpu
 
 
 def build_apply_optimizer_finalizer(optimizer, model_weights_type, *, name="apply_optimizer"):
+    """The server step: `optimizer` (e.g. `build_sgdm(learning_rate=1.0)`) applied to the model's
+    trainable weights with the aggregated update as the gradient. Returns a `FinalizerProcess`
+    whose hyperparameters are the optimizer's (see the module's signature)."""
     def initialize():
         return optimizer.initialize(model_weights_type.trainable)
 

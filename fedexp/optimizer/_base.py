@@ -16,6 +16,8 @@ from typing import Any, Callable, NamedTuple
 
 import tensorflow as tf
 
+from fedexp import checks
+
 
 class Optimizer(NamedTuple):
     initialize: Callable[[Any], dict]
@@ -33,8 +35,7 @@ def build_optimizer(name, hparams: dict, slots: Callable[[Any], dict], update) -
     the hyperparameters and `step` counts the updates so far, this one included.
     """
     for key, value in hparams.items():
-        if value is None or not value >= 0:
-            raise ValueError(f"{key} must be a number >= 0, found {value!r} ({name})")
+        checks.number(key, value, at_least=0, context=name)
 
     def initialize(specs):
         state = {k: tf.constant(v, tf.float32) for k, v in hparams.items()}

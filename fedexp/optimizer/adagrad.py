@@ -9,6 +9,8 @@ from fedexp.optimizer._base import build_optimizer, fill
 
 
 def build_adagrad(*, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7):
+    """Returns an `Optimizer` with `learning_rate` and `epsilon` in its state (the accumulator starts
+    at `initial_accumulator_value`); raises ValueError for a negative hyperparameter."""
     def update(hp, step, v, w, g):
         v = v + tf.square(g)
         return v, w - hp["learning_rate"] * g / tf.sqrt(v + hp["epsilon"])

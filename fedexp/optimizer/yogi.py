@@ -11,6 +11,8 @@ from fedexp.optimizer._base import bias_corrected_lr, build_optimizer, fill, zer
 
 
 def build_yogi(*, learning_rate=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-3, initial_accumulator_value=1e-6):
+    """Returns an `Optimizer` with these hyperparameters in its state (v starts at
+    `initial_accumulator_value`); raises ValueError for a negative hyperparameter."""
     def update(hp, step, slot, w, g):
         m, v = slot
         g2 = tf.square(g)

@@ -15,7 +15,7 @@ from fedexp.errors import ConfigError
 from fedexp.runner.build import build_experiment, instantiate
 from fedexp.runner.device import precision_policy, select_devices
 from fedexp.runner.loop import flatten, headline, run_rounds
-from fedexp.tracking.artifacts import save_artifacts, write_data_record
+from fedexp.tracking._artifacts import save_artifacts, write_data_record
 
 
 SAMPLING = ("uniform", "by_size")

@@ -3,7 +3,6 @@ import pytest
 import tensorflow as tf
 
 from fedexp.aggregator.krum import build_krum
-from fedexp.aggregator.multi_krum import build_multi_krum
 
 VALUE_TYPE = (tf.TensorSpec([3]), tf.TensorSpec([2, 2]))
 
@@ -31,17 +30,6 @@ def test_krum_picks_an_honest_client_as_the_paper_scores_them():
     np.testing.assert_allclose(out.result[1], flat[best, 3:].reshape(2, 2))
 
 
-def test_multi_krum_averages_the_best_scored_clients():
-    flat, value = clients(np.random.default_rng(1))
-    agg = build_multi_krum(VALUE_TYPE, f=2, multi=4)
-    out = agg.next(agg.initialize(), value)
-    best = np.argsort(numpy_krum_scores(flat, 2))[:4]
-    np.testing.assert_allclose(out.result[0], flat[best, :3].mean(0), rtol=1e-5)
-    assert np.abs(out.result[0] - 1.0).max() < 0.5
-
-
 def test_krum_needs_enough_clients_for_f():
     with pytest.raises(ValueError, match=r"f=2 Byzantine clients need clients_per_round >= 2f \+ 3 = 7, found 5"):
         build_krum(VALUE_TYPE, f=2, clients_per_round=5)
-    with pytest.raises(ValueError, match="multi must be an integer >= 1"):
-        build_multi_krum(VALUE_TYPE, multi=0)

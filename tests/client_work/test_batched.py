@@ -60,7 +60,7 @@ def test_a_cpu_trains_side_by_side_in_one_part_per_core():
 
 
 def test_auto_trains_dense_models_side_by_side_and_convolutions_one_by_one():
-    sgd = fedexp.build_sgdm()
+    sgd = fedexp.build_sgdm(learning_rate=0.1)
     assert fedexp.build_model_delta_client_work(build_mlp(), sgd).batched is True
     assert fedexp.build_model_delta_client_work(build_emnist_cnn(), sgd).batched is False
     with pytest.raises(ValueError, match="cannot train side by side"):

@@ -56,4 +56,4 @@ def test_clip_norm_is_a_hyperparameter(linear_fn, weights):
 
 def test_clip_norm_must_be_positive(linear_fn):
     with pytest.raises(ValueError, match="clip_norm must be a number > 0"):
-        fedexp.build_gradient_clipping_client_work(linear_fn, fedexp.build_sgdm(), clip_norm=0.0)
+        fedexp.build_gradient_clipping_client_work(linear_fn, fedexp.build_sgdm(learning_rate=0.1), clip_norm=0.0)

@@ -81,14 +81,14 @@ def test_hparams_are_the_optimizers(work):
 
 def test_unknown_client_weighting_is_refused(linear_fn):
     with pytest.raises(ValueError, match="client_weighting must be one of"):
-        fedexp.build_model_delta_client_work(linear_fn, fedexp.build_sgdm(), "by_size")
+        fedexp.build_model_delta_client_work(linear_fn, fedexp.build_sgdm(learning_rate=0.1), "by_size")
 
 
 def test_model_without_a_loss_is_refused():
     def model_fn():
         return keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     with pytest.raises(ValueError, match="compiled with a loss"):
-        fedexp.build_model_delta_client_work(model_fn, fedexp.build_sgdm())
+        fedexp.build_model_delta_client_work(model_fn, fedexp.build_sgdm(learning_rate=0.1))
 
 
 def test_the_type_signature_is_the_seeds(work):

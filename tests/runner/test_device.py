@@ -39,8 +39,8 @@ def test_device_cpu_equals_auto_on_a_cpu_machine(reference):
 
 
 @pytest.mark.parametrize("override, message", [
-    ("device=tpu", "device must be auto, cpu or gpu, found 'tpu'"),
-    ("precision=float8", "precision must be one of float32, mixed_float16, mixed_bfloat16, found 'float8'"),
+    ("device=tpu", r"device must be one of \['auto', 'cpu', 'gpu'\], found 'tpu'"),
+    ("precision=float8", r"precision must be one of \['float32', 'mixed_float16', 'mixed_bfloat16'\], found 'float8'"),
     ("jit_compile=maybe", "jit_compile must be true or false, found 'maybe'"),
 ])
 def test_bad_switches(override, message):

@@ -116,7 +116,7 @@ def test_the_same_seed_gives_identical_weights(data):
 def test_unweighted_fed_avg_and_fed_sgd_run(linear_fn, data):
     cohort = data.cohort([0, 2], batch_size=4)
     for process in (fedexp.build_unweighted_fed_avg(linear_fn, fedexp.build_sgdm(learning_rate=0.1)),
-                    fedexp.build_fed_sgd(linear_fn)):
+                    fedexp.build_fed_sgd(linear_fn, fedexp.build_sgdm(learning_rate=0.1))):
         out = process.next(process.initialize(), cohort)
         assert out.metrics["client_work"]["train"]["num_examples"] == 35
     assert out.metrics["aggregator"]["mean"]["mean_weight"] == 35.0

@@ -185,9 +185,9 @@ def blocks(linear_fn):
     return dict(
         initial_model_weights_fn=lambda: fedexp.ModelWeights.from_model(linear_fn()),
         model_weights_distributor=fedexp.build_broadcast_process(weights),
-        client_work=fedexp.build_model_delta_client_work(linear_fn, fedexp.build_sgdm()),
+        client_work=fedexp.build_model_delta_client_work(linear_fn, fedexp.build_sgdm(learning_rate=0.1)),
         model_update_aggregator=fedexp.build_weighted_mean(weights.trainable),
-        model_finalizer=fedexp.build_apply_optimizer_finalizer(fedexp.build_sgdm(), weights))
+        model_finalizer=fedexp.build_apply_optimizer_finalizer(fedexp.build_sgdm(learning_rate=0.1), weights))
 
 
 def test_a_block_of_the_wrong_role(blocks):
@@ -212,7 +212,7 @@ def test_an_unweighted_aggregator_composes(blocks):
 def test_a_finalizer_for_another_model(blocks):
     from fedexp.model.linear import build_linear
     other = fedexp.weights_type(build_linear(input_shape=(5,), num_classes=3)())
-    finalizer = fedexp.build_apply_optimizer_finalizer(fedexp.build_sgdm(), other)
+    finalizer = fedexp.build_apply_optimizer_finalizer(fedexp.build_sgdm(learning_rate=0.1), other)
     with pytest.raises(errors.ModelWeightsTypeError, match="finalizer 'apply_optimizer': must take and return the "
                                                            "model weights"):
         fedexp.compose_learning_process(**{**blocks, "model_finalizer": finalizer})

@@ -1,6 +1,6 @@
 import csv
 
-from fedexp.tracking.artifacts import write_data_record
+from fedexp.tracking._artifacts import write_data_record
 from tests.data.test_summary import split
 
 

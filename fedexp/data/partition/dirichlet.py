@@ -8,7 +8,8 @@ from fedexp.data.partition._base import Partitioner, check_enough_examples, chec
 
 def build_dirichlet(*, alpha=0.5, min_size=1) -> Partitioner:
     """Label skew (Hsu et al. 2019): each class is spread over the clients in proportions drawn
-    from Dirichlet(alpha); a small alpha gives each client few classes."""
+    from Dirichlet(alpha); a small alpha gives each client few classes. Returns a `Partitioner`
+    that redraws until every client has `min_size` examples; raises ValueError for alpha <= 0."""
     checks.number("alpha", alpha, above=0)
     check_min_size(min_size)
     return Partitioner({"kind": "dirichlet", "alpha": alpha, "min_size": min_size},

@@ -10,7 +10,8 @@ from fedexp.data.partition._base import Partitioner
 def build_shards(*, classes_per_client=2) -> Partitioner:
     """Pathological non-IID (McMahan et al. 2017): every client holds exactly `classes_per_client`
     classes, the least used so far (ties drawn at random), so each class is shared by about
-    num_clients x classes_per_client / num_classes clients, who split its examples evenly."""
+    num_clients x classes_per_client / num_classes clients, who split its examples evenly.
+    Returns a `Partitioner`; raises ValueError for classes_per_client < 1."""
     checks.integer("classes_per_client", classes_per_client, at_least=1)
 
     def split(labels, num_clients, rng):

@@ -8,7 +8,8 @@ from fedexp.data.partition._base import Partitioner, check_enough_examples, chec
 
 def build_size_skew(*, distribution="lognormal", sigma=1.0, exponent=1.5, min_size=1) -> Partitioner:
     """IID labels, unequal sizes: client shares drawn log-normal(0, sigma) or power law
-    (Pareto with `exponent`), every client given at least `min_size` examples."""
+    (Pareto with `exponent`), every client given at least `min_size` examples. Returns a
+    `Partitioner`; raises ValueError for an unknown distribution or a parameter <= 0."""
     draws = {"lognormal": lambda rng, n: rng.lognormal(0.0, sigma, n),
              "power_law": lambda rng, n: rng.pareto(exponent, n) + 1.0}
     checks.one_of("distribution", distribution, sorted(draws))

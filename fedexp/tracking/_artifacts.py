@@ -10,7 +10,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
 from fedexp.data._summary import label_counts
-from fedexp.tracking.plots import plot_label_heatmap, plot_learning_curve
+from fedexp.tracking._plots import plot_label_heatmap, plot_learning_curve
 
 
 def save_artifacts(cfg, tracker, experiment, weights, history):

@@ -60,7 +60,7 @@ class MlflowSweepCallback(Callback):
             if rows:
                 (Path(tmp) / "sweep.csv").write_text(to_csv(rows))
                 (Path(tmp) / "sweep.md").write_text(to_markdown(rows))
-                from fedexp.tracking.plots import plot_sweep
+                from fedexp.tracking._plots import plot_sweep
                 plot_sweep(curves, Path(tmp) / "sweep.png")
                 self.tracker.log_artifacts(tmp, "comparison")
                 print(to_markdown(rows))
