@@ -23,6 +23,8 @@ import math
 
 import tensorflow as tf
 
+from fedexp import checks
+
 
 def constant(*, value):
     return lambda r: value
@@ -59,8 +61,7 @@ def build_schedule(spec):
     """A function round -> value from `{kind: ..., **settings}`."""
     spec = dict(spec)
     kind = spec.pop("kind", None)
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}, found {kind!r}")
+    checks.one_of("kind", kind, KINDS)
     try:
         return KINDS[kind](**spec)
     except TypeError as e:

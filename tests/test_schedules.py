@@ -47,7 +47,7 @@ def test_a_schedule_changes_the_hparam_exactly_at_the_configured_rounds(tmp_path
     ("+schedules.client_work.lr={kind:constant,value:1}",
      "schedules.client_work.lr: no such hyperparameter; there are: client_work.learning_rate"),
     ("+schedules.client_work.learning_rate={kind:linear,value:1}",
-     "schedules.client_work.learning_rate: kind must be one of constant, piecewise"),
+     r"schedules.client_work.learning_rate: kind must be one of \['constant', 'piecewise'"),
     ("+schedules.client_work.learning_rate={kind:piecewise,boundaries:[2],values:[1]}",
      "schedules.client_work.learning_rate: piecewise needs increasing boundaries and one value more"),
     ("+schedules.client_work.learning_rate={kind:cosine,initial:1}",

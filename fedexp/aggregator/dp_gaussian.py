@@ -21,6 +21,7 @@ round and the run stops before a round that would exceed `epsilon_budget`.
 import tensorflow as tf
 
 from fedexp import checks
+from fedexp.errors import InvalidValueError
 from fedexp.aggregator._privacy import ACCOUNTANTS, PrivacyLedger
 from fedexp.aggregator._shared import build_stage, check_inner, check_quantile, next_quantile_estimate
 from fedexp.templates.client_values import clip_clients
@@ -44,10 +45,9 @@ def build_dp_gaussian(value_type, inner, *, noise_multiplier=1.0, clients_per_ro
     adaptive = target_quantile is not None
     count_stddev = clients_per_round / 20 if clipped_count_stddev is None else clipped_count_stddev
     if adaptive and not 2 * count_stddev > noise_multiplier:
-        raise ValueError(f"clipped_count_stddev must exceed noise_multiplier / 2 = {noise_multiplier / 2} for "
-                         f"adaptive clipping, found {count_stddev}")
-    if check_inner(inner).is_weighted:
-        raise ValueError(f"inner must be an unweighted sum (sum or secure_sum), found '{getattr(inner, 'name', inner)}'")
+        raise InvalidValueError("clipped_count_stddev", f"clipped_count_stddev must exceed noise_multiplier / 2 = "
+                                f"{noise_multiplier / 2} for adaptive clipping, found {count_stddev}")
+    checks.require("inner", inner.name, not check_inner(inner).is_weighted, "an unweighted sum (sum or secure_sum)")
 
     def value_noise_multiplier(z):
         if not adaptive:

@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from fedexp import checks
 from fedexp.aggregator._shared import build_leaf
+from fedexp.errors import InvalidValueError
 from fedexp.templates.client_values import client_vectors
 
 
@@ -32,7 +33,7 @@ def build_krum(value_type, *, f=1, multi=1, clients_per_round=None, name="krum")
     checks.integer("f", f, at_least=0)
     checks.integer("multi", multi, at_least=1)
     if clients_per_round is not None and clients_per_round < 2 * f + 3:
-        raise ValueError(f"f={f} Byzantine clients need clients_per_round >= 2f + 3 = {2 * f + 3}, "
+        raise InvalidValueError("f", f"f={f} Byzantine clients need clients_per_round >= 2f + 3 = {2 * f + 3}, "
                          f"found {clients_per_round}")
 
     def reduce(value):

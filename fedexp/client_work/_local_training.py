@@ -63,8 +63,8 @@ def build_local_training(model, optimizer, *, term=None, batched="auto", devices
     checks.require("batched", batched, batched in ("auto", True, False), "'auto', true or false")
     forward = batched_forward(model.keras_model)
     if batched is True and forward is None:
-        raise ValueError(f"batched: '{model.keras_model.name}' has layers that cannot train side by side "
-                         f"(supported: {', '.join(BATCHED_LAYERS)}); use batched=false")
+        checks.refuse("batched", f"'{model.keras_model.name}' has layers that cannot train side by side "
+                                 f"(supported: {', '.join(BATCHED_LAYERS)}); use batched=false")
     batched = forward is not None and batched in ("auto", True)
 
     def adjust(grads, hparams, trainable, initial, correction, side_by_side=False):

@@ -24,6 +24,7 @@ from fedexp.client_work._full_gradient import full_gradients
 from fedexp.client_work._local_training import build_local_training, local_training_process
 from fedexp.client_work._result import (
     ClientWeighting, finalize_train_metrics, model_delta, parse_weighting, zero_if_non_finite)
+from fedexp.errors import InvalidValueError
 from fedexp.model._functional import functional_model
 from fedexp.templates import MeasuredProcessOutput
 from fedexp.templates.client_values import per_client
@@ -45,9 +46,9 @@ def build_scaffold_client_work(model_fn, optimizer, num_clients, control_update=
     model = functional_model(model_fn)
     local = build_local_training(model, optimizer, batched=batched, devices=devices)
     if control_update == "delta" and set(local.initial_hparams) != {"learning_rate"}:
-        raise ValueError(f"control_update 'delta' (option II) divides the update by steps x learning rate, so it "
-                         f"needs plain SGD clients; this optimizer has hyperparameters "
-                         f"{sorted(local.initial_hparams)}: use control_update=gradient or optimizer sgd")
+        raise InvalidValueError("control_update", f"control_update 'delta' (option II) divides the update by steps x "
+                                f"learning rate, so it needs plain SGD clients; this optimizer has hyperparameters "
+                                f"{sorted(local.initial_hparams)}: use control_update=gradient or optimizer sgd")
     trainable_type = model.weights_type.trainable
 
     def initialize():

@@ -72,9 +72,8 @@ def build_experiment(cfg, devices=()) -> Experiment:
         data = data.reshaped(model.feature_shape)
     except ValueError as e:
         raise ConfigError(f"model.input_shape: {e}") from None
-    if cfg.clients_per_round > data.train.num_clients:
-        raise ConfigError(f"clients_per_round must be at most the number of clients "
-                          f"({data.train.num_clients}), found {cfg.clients_per_round}")
+    checks.require("clients_per_round", cfg.clients_per_round, cfg.clients_per_round <= data.train.num_clients,
+                   f"at most the number of clients ({data.train.num_clients})")
     weights = model.weights_type
     blocks = dict(
         model_weights_distributor=instantiate(cfg, "distributor", model_weights_type=weights),

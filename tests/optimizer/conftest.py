@@ -30,3 +30,10 @@ def problem():
     weights = (rng.normal(size=(3, 2)).astype(np.float32), rng.normal(size=2).astype(np.float32))
     grads = [(rng.normal(size=(3, 2)).astype(np.float32), rng.normal(size=2).astype(np.float32)) for _ in range(5)]
     return weights, grads
+
+
+def assert_equals_keras(ours, theirs, problem):
+    """Five steps of `ours` equal five of Keras's optimizer `theirs` on the same gradients."""
+    weights, grads = problem
+    for a, b in zip(run(ours, grads, weights), keras_run(theirs, grads, weights)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

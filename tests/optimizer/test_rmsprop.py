@@ -1,17 +1,10 @@
 """RMSprop against Keras."""
 
 import keras
-import numpy as np
-import pytest
 
 import fedexp
-from tests.optimizer.conftest import keras_run, run
+from tests.optimizer.conftest import assert_equals_keras
 
 
-@pytest.mark.parametrize("ours, theirs", [
-    (lambda: fedexp.build_rmsprop(learning_rate=0.01), lambda: keras.optimizers.RMSprop(0.01)),
-])
-def test_equals_keras(problem, ours, theirs):
-    weights, grads = problem
-    for a, b in zip(run(ours(), grads, weights), keras_run(theirs(), grads, weights)):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+def test_rmsprop_equals_keras(problem):
+    assert_equals_keras(fedexp.build_rmsprop(learning_rate=0.01), keras.optimizers.RMSprop(0.01), problem)
