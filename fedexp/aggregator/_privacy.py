@@ -8,7 +8,6 @@ the noise multiplier that round measured (`aggregator/<stage>/noise_multiplier`)
 
 import dp_accounting
 
-from fedexp import checks
 from fedexp.errors import InvalidValueError
 from fedexp.templates import MonitorReport
 
@@ -23,7 +22,6 @@ class PrivacyLedger:
 
     def __init__(self, *, sampling_rate, delta, noise_multiplier, epsilon_budget=None, accountant="rdp",
                  stage="dp_gaussian"):
-        checks.one_of("accountant", accountant, ACCOUNTANTS)
         self.sampling_rate, self.delta, self.epsilon_budget = sampling_rate, delta, epsilon_budget
         self.accountant = accountant
         self.next_noise_multiplier = noise_multiplier  # what the next round is expected to use
@@ -64,4 +62,4 @@ class PrivacyLedger:
         """Refuses a budget that not even one round fits in."""
         if self.next_round_exceeds_budget():
             raise InvalidValueError("epsilon_budget", f"epsilon_budget: one round already spends epsilon = "
-                                           f"{self.epsilon([self.next_noise_multiplier]):.3g} > {self.epsilon_budget}")
+                                    f"{self.epsilon([self.next_noise_multiplier]):.3g} > {self.epsilon_budget}")

@@ -21,9 +21,9 @@ round and the run stops before a round that would exceed `epsilon_budget`.
 import tensorflow as tf
 
 from fedexp import checks
-from fedexp.errors import InvalidValueError
 from fedexp.aggregator._privacy import ACCOUNTANTS, PrivacyLedger
 from fedexp.aggregator._shared import build_stage, check_inner, check_quantile, next_quantile_estimate
+from fedexp.errors import InvalidValueError
 from fedexp.templates.client_values import clip_clients
 
 def build_dp_gaussian(value_type, inner, *, noise_multiplier=1.0, clients_per_round, clip_norm=1.0,

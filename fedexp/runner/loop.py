@@ -64,7 +64,7 @@ def watch(monitors, round_num, metrics) -> Optional[str]:
 
 def evaluation_due(round_num, rounds, eval_every, stopping) -> bool:
     """Every `eval_every` rounds (0: never on the way), and after the last round the run makes."""
-    return round_num == rounds or stopping or bool(eval_every and round_num % eval_every == 0)
+    return round_num == rounds or bool(stopping) or bool(eval_every and round_num % eval_every == 0)
 
 
 def headline(metrics):
