@@ -1,6 +1,7 @@
 """The `fedexp` command: a thin Hydra entry point around `train(cfg)`."""
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -22,6 +23,8 @@ def main(cfg):
     except (ConfigError, TemplateError) as e:
         print(f"fedexp: error: {e}", file=sys.stderr)
         sys.exit(2)
-    except KeyboardInterrupt:
-        print("fedexp: interrupted; the run is marked KILLED with what it had logged", file=sys.stderr)
-        sys.exit(130)
+    except KeyboardInterrupt as e:
+        signum = getattr(e, "signum", signal.SIGINT)
+        print(f"fedexp: interrupted by {signal.Signals(signum).name}; the run is marked KILLED with what it had "
+              f"logged", file=sys.stderr)
+        sys.exit(128 + signum)

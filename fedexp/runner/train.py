@@ -15,6 +15,7 @@ from fedexp.errors import ConfigError
 from fedexp.runner.build import build_experiment, instantiate
 from fedexp.runner.device import precision_policy, select_devices
 from fedexp.runner.loop import flatten, headline, run_rounds
+from fedexp.runner.signals import interruptible
 from fedexp.tracking._artifacts import save_artifacts, write_data_record
 
 
@@ -57,7 +58,7 @@ def train(cfg) -> dict:
     if cfg.get("inspect"):
         return inspect(cfg)
     devices = select_devices(cfg.device)
-    with tf.device(devices[0]), precision_policy(cfg.precision):
+    with tf.device(devices[0]), precision_policy(cfg.precision), interruptible():
         return run(cfg, devices)
 
 

@@ -2,7 +2,7 @@
 
 The default store is an SQLite file under `outputs/` (an absolute path; nothing to
 start). A run's status is FINISHED, FAILED (with the error as a tag and an artifact)
-or KILLED on Ctrl-C; whatever was logged before stays.
+or KILLED on Ctrl-C, SIGTERM or SIGINT (tag `interrupted`); whatever was logged before stays.
 """
 
 import contextlib
@@ -71,7 +71,8 @@ class MlflowTracker:
         self.run_id = run.info.run_id
         try:
             yield self
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM/SIGINT through fedexp.runner.signals
+            self.client.set_tag(self.run_id, "interrupted", str(e) or "KeyboardInterrupt")
             self.client.set_terminated(self.run_id, "KILLED")
             raise
         except BaseException as e:
