@@ -36,9 +36,9 @@ def integer(key, value, *, at_least, at_most=None):
                    f"an integer from {at_least} to {at_most}")
 
 
-def fraction(key, value, *, low=0, high=1):
-    """A number strictly between `low` and `high`."""
-    return require(key, value, _is_number(value) and low < value < high, f"between {low} and {high}")
+def fraction(key, value):
+    """A number strictly between 0 and 1."""
+    return require(key, value, _is_number(value) and 0 < value < 1, "between 0 and 1")
 
 
 def one_of(key, value, choices):
