@@ -58,6 +58,14 @@ class PrivacyLedger:
             return MonitorReport(spent, f"epsilon budget {self.epsilon_budget} reached after round {round_num}")
         return MonitorReport(spent)
 
+    def get_state(self) -> dict:
+        """Every round's noise multiplier so far: a resumed run's epsilon goes on from them."""
+        return {"noise_multipliers": list(self.noise_multipliers), "next_noise_multiplier": self.next_noise_multiplier}
+
+    def set_state(self, state):
+        self.noise_multipliers = [float(z) for z in state["noise_multipliers"]]
+        self.next_noise_multiplier = float(state["next_noise_multiplier"])
+
     def check_budget(self):
         """Refuses a budget that not even one round fits in."""
         if self.next_round_exceeds_budget():

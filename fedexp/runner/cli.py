@@ -15,6 +15,7 @@ CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
 def main(cfg):
     from fedexp.errors import ConfigError
+    from fedexp.runner.loop import Diverged
     from fedexp.runner.train import train
     from fedexp.templates import TemplateError
     try:
@@ -23,6 +24,9 @@ def main(cfg):
     except (ConfigError, TemplateError) as e:
         print(f"fedexp: error: {e}", file=sys.stderr)
         sys.exit(2)
+    except Diverged as e:
+        print(f"fedexp: error: {e}; the run is marked FAILED", file=sys.stderr)
+        sys.exit(1)
     except KeyboardInterrupt as e:
         signum = getattr(e, "signum", signal.SIGINT)
         print(f"fedexp: interrupted by {signal.Signals(signum).name}; the run is marked KILLED with what it had "

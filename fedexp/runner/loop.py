@@ -6,6 +6,7 @@ round, read its metrics (`round_metrics`), ask the monitors (`watch`), evaluate 
 (`evaluation_due`), then log it and move the progress bar.
 """
 
+import math
 import time
 from typing import Any, NamedTuple, Optional
 
@@ -75,8 +76,8 @@ def headline(metrics):
 class Progress:
     """The progress bar: train accuracy, the last evaluation and the round's time."""
 
-    def __init__(self, rounds):
-        self.bar = tqdm(total=rounds, desc="fedexp", unit="round")
+    def __init__(self, rounds, initial=0):
+        self.bar = tqdm(total=rounds, initial=initial, desc="fedexp", unit="round")
         self.last_eval = None
 
     def update(self, metrics):
@@ -92,32 +93,84 @@ class Progress:
         self.bar.close()
 
 
-def run_rounds(experiment, *, rounds, clients_per_round, seed, by_size, eval_every, device, log) -> Rounds:
-    """Runs rounds 1..`rounds` of `experiment` from its initial state; `log(metrics, step)`
-    records each round."""
+class Diverged(RuntimeError):
+    """A round left a non-finite loss or model under `on_nonfinite: stop`; the message says which round and
+    where the last good checkpoint is."""
+
+
+def nonfinite(metrics) -> Optional[str]:
+    """What is not finite after a round: the clients' training loss or the global model, else None.
+    (The global norm is finite exactly when every weight is, short of an overflow past 1e19.)"""
+    loss, norm = metrics.get("client_work/train/loss", 0.0), metrics["model/global_norm"]
+    if not math.isfinite(loss):
+        return f"training loss {loss}"
+    if not math.isfinite(norm):
+        return f"model weights non-finite (global norm {norm})"
+    return None
+
+
+def run_rounds(experiment, *, rounds, clients_per_round, seed, by_size, eval_every, device, log,
+               on_nonfinite="stop", checkpoints=None, resume_from=None) -> Rounds:
+    """Runs rounds 1..`rounds` of `experiment` from its initial state, or those after `resume_from`
+    (a `Checkpoint`); `log(metrics, step)` records each round and `checkpoints` (a `Checkpointer`)
+    saves them when due, and the last good round when a signal or a non-finite round ends the run.
+    A non-finite round raises `Diverged` (`on_nonfinite="stop"`) or is dropped (`"skip_round"`: the
+    state stays as before it, and `rounds/skipped` counts it)."""
     process = experiment.process
-    history, stopped = [], None
+    if resume_from is None:
+        state, history, seconds_before = process.initialize(), [], 0.0
+    else:
+        state, history, seconds_before = resume_from.state, list(resume_from.history), resume_from.seconds
+    first = resume_from.round + 1 if resume_from else 1
+    # The last round that ended whole, its state and its monitors' (which see a round before it ends).
+    good = (first - 1, state, [m.get_state() for m in process.monitors])
+    skipped = int(max((h.get("rounds/skipped", 0) for h in history), default=0))
+    weights, stopped = process.get_model_weights(state), None
     start = time.perf_counter()
-    state = process.initialize()
-    progress = Progress(rounds)
+
+    def save(round_num, state, monitor_states):
+        if checkpoints and round_num >= 1:
+            return checkpoints.save(round_num, state, monitor_states, history[:round_num], seconds_before + time.perf_counter() - start)
+
+    progress = Progress(rounds, initial=first - 1)
     tick = time.perf_counter()
-    for round_num, _, cohort in cohorts(experiment.data, clients_per_round, range(1, rounds + 1), seed=seed,
-                                        by_size=by_size, device=device):
-        state = apply_schedules(process, state, experiment.schedules, round_num)
-        output = process.next(state, cohort)
-        state = output.state
-        weights = process.get_model_weights(state)
-        metrics = round_metrics(process, output, weights, tick)
-        stopped = watch(process.monitors, round_num, metrics)
-        if evaluation_due(round_num, rounds, eval_every, stopped):
-            metrics.update(experiment.evaluate(weights, round_num))
-        if round_num == 1:
-            metrics["time/start_to_round_1_seconds"] = time.perf_counter() - fedexp.PROCESS_START
-        log(metrics, step=round_num)
-        history.append({"round": round_num, **metrics})
-        progress.update(metrics)
-        if stopped:
-            break
-        tick = time.perf_counter()
-    progress.close()
-    return Rounds(history, weights, stopped, time.perf_counter() - start)
+    try:
+        for round_num, _, cohort in cohorts(experiment.data, clients_per_round, range(first, rounds + 1),
+                                            seed=seed, by_size=by_size, device=device):
+            scheduled = apply_schedules(process, state, experiment.schedules, round_num)
+            output = process.next(scheduled, cohort)
+            weights = process.get_model_weights(output.state)
+            metrics = round_metrics(process, output, weights, tick)
+            stopped = watch(process.monitors, round_num, metrics)
+            problem = nonfinite(metrics)
+            if problem and on_nonfinite == "stop":
+                log(metrics, step=round_num)
+                last = save(*good) and checkpoints.describe_last()
+                raise Diverged(f"{problem} after round {round_num}; last good checkpoint: {last or 'none'}")
+            if problem:
+                skipped += 1
+                weights = process.get_model_weights(state)
+                metrics["rounds/skipped"] = float(skipped)
+            else:
+                state = output.state
+            if evaluation_due(round_num, rounds, eval_every, stopped):
+                metrics.update(experiment.evaluate(weights, round_num))
+            if round_num == 1:
+                metrics["time/start_to_round_1_seconds"] = time.perf_counter() - fedexp.PROCESS_START
+            log(metrics, step=round_num)
+            history.append({"round": round_num, **metrics})
+            good = (round_num, state, [m.get_state() for m in process.monitors])
+            if checkpoints and (stopped or checkpoints.due(round_num, rounds)):
+                save(*good)
+            progress.update(metrics)
+            if stopped:
+                break
+            tick = time.perf_counter()
+    except KeyboardInterrupt:
+        save(*good)
+        raise
+    finally:
+        progress.close()
+    if skipped:
+        print(f"fedexp: {skipped} round(s) skipped with non-finite values (on_nonfinite=skip_round)")
+    return Rounds(history, weights, stopped, seconds_before + time.perf_counter() - start)

@@ -2,6 +2,7 @@
 MLflow run, and leave its artifacts and a summary."""
 
 import subprocess
+import sys
 from pathlib import Path
 
 import tensorflow as tf
@@ -14,12 +15,15 @@ from fedexp.data._summary import describe, summarize
 from fedexp.errors import ConfigError
 from fedexp.runner.build import build_experiment, instantiate
 from fedexp.runner.device import precision_policy, select_devices
+from fedexp.runner.checkpoint import Checkpointer, load, read_manifest
 from fedexp.runner.loop import flatten, headline, run_rounds
+from fedexp.runner.resume import check_changes, find_target, overrides, resumed_config
 from fedexp.runner.signals import interruptible
 from fedexp.tracking._artifacts import save_artifacts, write_data_record
 
 
 SAMPLING = ("uniform", "by_size")
+ON_NONFINITE = ("stop", "skip_round")
 
 
 def validate(cfg):
@@ -31,6 +35,10 @@ def validate(cfg):
         checks.integer(key, cfg.get(key), at_least=minimum)
     checks.boolean("jit_compile", cfg.get("jit_compile"))
     checks.one_of("client_sampling", cfg.get("client_sampling"), SAMPLING)
+    checks.one_of("on_nonfinite", cfg.get("on_nonfinite"), ON_NONFINITE)
+    checks.integer("checkpoint.every", cfg.checkpoint.get("every"), at_least=0)
+    checks.integer("checkpoint.keep", cfg.checkpoint.get("keep"), at_least=1)
+    checks.boolean("checkpoint.log_to_mlflow", cfg.checkpoint.get("log_to_mlflow"))
 
 
 def run_tags(cfg) -> dict:
@@ -67,27 +75,72 @@ def inspect(cfg) -> dict:
     into the run folder, without training or recording anything."""
     data = instantiate(cfg, "data")
     summary = summarize(data)
-    folder = Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else Path.cwd()
-    csv_path, png_path = write_data_record(data, folder, seed=cfg.seed)
+    csv_path, png_path = write_data_record(data, run_folder(), seed=cfg.seed)
     print(f"fedexp: data: {describe(summary)}\nfedexp: per-client counts {csv_path}, label heatmap {png_path}")
     return summary
+
+
+def run_folder() -> Path:
+    """Hydra's folder of this run (the working directory outside the `fedexp` command)."""
+    return Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else Path.cwd()
 
 
 def run(cfg, devices) -> dict:
     tracker = instantiate(cfg, "tracking")
     tracker.check()
+    target = find_target(cfg, tracker)
+    if target.finished is not None:
+        print(f"fedexp: run {target.run_id} already finished its {cfg.num_rounds} rounds; nothing to resume")
+        return target.finished
+    saved, run_overrides = None, overrides()
+    if target.checkpoint:
+        saved = read_manifest(target.checkpoint)
+        cfg, run_overrides = resumed_config(cfg, saved["overrides"])
+        validate(cfg)
+        if saved["tracking_uri"] and "uri" in cfg.tracking and cfg.tracking.uri is None:
+            tracker = instantiate(cfg, "tracking", uri=saved["tracking_uri"])  # the store the run is in
     experiment = build_experiment(cfg, devices)
-    with tracker.run(run_name=run_name(cfg), tags=run_tags(cfg)):
-        tracker.log_params(flatten(OmegaConf.to_container(cfg, resolve=True), "."))
-        tracker.set_tags({"tracking.uri": getattr(tracker, "uri", "none")})
-        log_data_summary(tracker, experiment.data)
-        done = run_rounds(experiment, rounds=cfg.num_rounds, clients_per_round=cfg.clients_per_round, seed=cfg.seed,
-                          by_size=cfg.client_sampling == "by_size", eval_every=cfg.eval_every, device=devices[0],
-                          log=tracker.log_metrics)
+    config_yaml = OmegaConf.to_yaml(cfg, resolve=True)
+    start, changes = None, []
+    if saved:
+        changes = check_changes(saved["config_yaml"], cfg, target.checkpoint)
+        start = load(target.checkpoint, state_type=experiment.process.state_type, monitors=experiment.process.monitors)
+    resume_run_id = target.run_id or (saved or {}).get("run_id")
+    root = target.checkpoint.parent if target.checkpoint else run_folder() / "checkpoints"
+    with tracker.run(run_name=run_name(cfg), tags=run_tags(cfg), resume_run_id=resume_run_id):
+        logged = tracker.logged_through(resume_run_id) if resume_run_id and tracker.enabled else 0
+        if resume_run_id:
+            print(f"fedexp: resuming run {resume_run_id} after round {start.round if start else 0}"
+                  f"{' from ' + str(start.folder) if start else ''}" + "".join(f"; {c}" for c in changes))
+            tracker.set_tags({"fedexp.resumed": f"after round {start.round if start else 0}; " + "; ".join(changes)})
+        else:
+            tracker.log_params(flatten(OmegaConf.to_container(cfg, resolve=True), "."))
+            tracker.set_tags({"tracking.uri": getattr(tracker, "uri", "none")})
+            log_data_summary(tracker, experiment.data)
+        tracker.set_tags({"fedexp.checkpoints": root.absolute(), "fedexp.resume": f"fedexp resume={root.parent.absolute()}"})
+        upload = (lambda folder: tracker.log_artifacts(folder, f"checkpoints/{folder.name}")) \
+            if cfg.checkpoint.log_to_mlflow else None
+        checkpoints = Checkpointer(root, every=cfg.checkpoint.every, keep=cfg.checkpoint.keep,
+                                   run_id=tracker.run_id,
+                                   tracking_uri=getattr(tracker, "uri", None), overrides=run_overrides,
+                                   config_yaml=config_yaml, upload=upload)
+
+        def log_new(metrics, step):  # rounds a resumed run had logged before it stopped are not logged twice
+            if step > logged:
+                tracker.log_metrics(metrics, step)
+        try:
+            done = run_rounds(experiment, rounds=cfg.num_rounds, clients_per_round=cfg.clients_per_round,
+                              seed=cfg.seed, by_size=cfg.client_sampling == "by_size", eval_every=cfg.eval_every,
+                              device=devices[0], log=log_new, on_nonfinite=cfg.on_nonfinite,
+                              checkpoints=checkpoints, resume_from=start)
+        except KeyboardInterrupt:
+            print(f"fedexp: last checkpoint {checkpoints.describe_last()}; to resume: "
+                  f"fedexp resume={root.parent.absolute()}", file=sys.stderr)
+            raise
         if done.stopped:
             tracker.set_tags({"stopped": done.stopped})
             print(f"fedexp: stopped: {done.stopped}")
-        tracker.log_metrics({"time/total_seconds": done.seconds}, step=len(done.history))
+        log_new({"time/total_seconds": done.seconds}, step=len(done.history))
         if tracker.enabled:
             save_artifacts(cfg, tracker, experiment, done.weights, done.history)
     print_summary(done)

@@ -1,7 +1,9 @@
 """A Hydra callback that groups a sweep's jobs under one MLflow parent run.
 
 Before any job starts it creates the store, the experiment and the parent run (so that
-parallel jobs do not race on a fresh SQLite file); each job's run becomes a child. When
+parallel jobs do not race on a fresh SQLite file); each job's run becomes a child. With
+`resume=true` it takes the newest sweep of the same overrides as the parent instead, and
+each job finds its own child there (`fedexp.runner.resume`). When
 the sweep ends, the parent gets a comparison of its children: swept values -> final eval
 accuracy and loss, rounds and wall time, as CSV, Markdown and a plot.
 """
@@ -18,7 +20,7 @@ import hydra
 from hydra.experimental.callback import Callback
 
 from fedexp.errors import ConfigError
-from fedexp.tracking.mlflow import PARENT_RUN_ENV
+from fedexp.tracking.mlflow import PARENT_RUN_ENV, without_resume
 
 
 class MlflowSweepCallback(Callback):
@@ -36,8 +38,13 @@ class MlflowSweepCallback(Callback):
             print(f"fedexp: error: {e}", file=sys.stderr)
             sys.exit(2)
         sweep = " ".join(config.hydra.overrides.task)
-        run = tracker.client.create_run(tracker.experiment_id(), run_name=f"sweep: {sweep}"[:250],
-                                        tags={"fedexp.sweep": "true", "overrides": sweep})
+        run = last_sweep(tracker, sweep) if config.get("resume") is True else None
+        if run is None:
+            run = tracker.client.create_run(tracker.experiment_id(), run_name=f"sweep: {sweep}"[:250],
+                                            tags={"fedexp.sweep": "true", "overrides": sweep})
+        else:
+            tracker.client.update_run(run.info.run_id, status="RUNNING")
+            print(f"fedexp: resuming sweep {run.info.run_id}: finished jobs are kept, interrupted ones resumed")
         self.tracker, self.parent_run_id = tracker, run.info.run_id
         tracker.run_id = run.info.run_id
         os.environ[PARENT_RUN_ENV] = self.parent_run_id
@@ -68,6 +75,15 @@ class MlflowSweepCallback(Callback):
         client.set_terminated(parent, status)
         print(f"fedexp: sweep recorded as MLflow run {parent} with {len(children)} child run(s); "
               f"to see it: mlflow ui --backend-store-uri {self.tracker.uri}")
+
+
+def last_sweep(tracker, sweep):
+    """The newest sweep run made with the same overrides (`resume=…` aside), or None."""
+    for run in tracker.client.search_runs([tracker.experiment_id()], filter_string="tags.`fedexp.sweep` = 'true'",
+                                          order_by=["attributes.start_time DESC"]):
+        if without_resume(run.data.tags.get("overrides", "")) == without_resume(sweep):
+            return run
+    return None
 
 
 def comparison(client, children):

@@ -3,6 +3,7 @@
 The default store is an SQLite file under `outputs/` (an absolute path; nothing to
 start). A run's status is FINISHED, FAILED (with the error as a tag and an artifact)
 or KILLED on Ctrl-C, SIGTERM or SIGINT (tag `interrupted`); whatever was logged before stays.
+A resumed run is the same run, RUNNING again.
 """
 
 import contextlib
@@ -21,6 +22,11 @@ _BATCH = 100  # params and tags per log_batch call (the MLflow REST API's limit)
 
 def default_uri() -> str:
     return f"sqlite:///{Path('outputs', 'mlflow.db').absolute()}"
+
+
+def without_resume(overrides: str) -> str:
+    """Command-line overrides as recorded in a run's `overrides` tag, less `resume=…`."""
+    return " ".join(o for o in overrides.split() if not o.startswith("resume="))
 
 
 class MlflowTracker:
@@ -61,14 +67,22 @@ class MlflowTracker:
         return self.client.create_experiment(self.experiment_name, artifact_location=artifacts)
 
     @contextlib.contextmanager
-    def run(self, *, run_name=None, tags=None, parent_run_id=None):
-        """Opens a run; closes it FINISHED, FAILED or KILLED as the block ends."""
+    def run(self, *, run_name=None, tags=None, parent_run_id=None, resume_run_id=None):
+        """Opens a run, or marks run `resume_run_id` RUNNING again (without the tags of how it
+        ended); closes it FINISHED, FAILED or KILLED as the block ends."""
         tags = dict(tags or {})
         parent_run_id = parent_run_id or os.environ.get(PARENT_RUN_ENV)
         if parent_run_id:
             tags["mlflow.parentRunId"] = parent_run_id
-        run = self.client.create_run(self.experiment_id(), run_name=run_name, tags=tags)
-        self.run_id = run.info.run_id
+        if resume_run_id:
+            self.run_id = resume_run_id
+            self.client.update_run(resume_run_id, status="RUNNING")
+            ended = self.client.get_run(resume_run_id).data.tags
+            for key in ("interrupted", "error", "stopped"):
+                if key in ended:
+                    self.client.delete_tag(resume_run_id, key)
+        else:
+            self.run_id = self.client.create_run(self.experiment_id(), run_name=run_name, tags=tags).info.run_id
         try:
             yield self
         except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM/SIGINT through fedexp.runner.signals
@@ -81,6 +95,30 @@ class MlflowTracker:
             self.client.set_terminated(self.run_id, "FAILED")
             raise
         self.client.set_terminated(self.run_id, "FINISHED")
+
+    def get_run(self, run_id):
+        """The run with this id, or None."""
+        from mlflow.exceptions import MlflowException
+        try:
+            return self.client.get_run(run_id)
+        except MlflowException:
+            return None
+
+    def last_run_with(self, overrides: str):
+        """The newest run of this experiment made with these command-line `overrides` (a `resume=`
+        aside) and, in a sweep, under the same parent run; None if there is none."""
+        parent = os.environ.get(PARENT_RUN_ENV)
+        for run in self.client.search_runs([self.experiment_id()], order_by=["attributes.start_time DESC"],
+                                           max_results=50000):
+            tags = run.data.tags
+            if (tags.get("mlflow.parentRunId") == parent and "fedexp.sweep" not in tags
+                    and without_resume(tags.get("overrides", "")) == without_resume(overrides)):
+                return run
+        return None
+
+    def logged_through(self, run_id) -> int:
+        """The last round run `run_id` logged (0: none)."""
+        return max((m.step for m in self.client.get_metric_history(run_id, "time/round_seconds")), default=0)
 
     def log_params(self, params: dict):
         from mlflow.entities import Param

@@ -16,6 +16,12 @@ class StopAfter:
         stop = f"seen {self.seen} rounds" if self.seen >= self.rounds else None
         return MonitorReport({"watch/seen": float(self.seen)}, stop)
 
+    def get_state(self):
+        return {"seen": int(self.seen)}
+
+    def set_state(self, state):
+        self.seen = state["seen"]
+
 
 def build_watched_mean(value_type, *, rounds=2):
     return build_stage(value_type, build_weighted_mean(value_type), name="watched", initial_state=dict,

@@ -1,0 +1,125 @@
+"""Checkpoints in one process: what they hold, that a write cut short leaves the previous ones usable,
+that a damaged one is named with the previous one offered, and resume's rules about changed keys."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from fedexp.errors import ConfigError
+from fedexp.runner.build import build_experiment
+from fedexp.runner.checkpoint import CheckpointError, Checkpointer, folders, load, read_manifest
+from fedexp.runner.loop import run_rounds
+from fedexp.runner.resume import newest_checkpoint
+from fedexp.runner.train import train
+from tests.conftest import TINY, all_runs, compose, store
+
+WATCHED = "aggregator._target_=tests.runner.monitored_blocks.build_watched_mean"  # a monitor with state
+
+
+def run(experiment, root, rounds, *, every=1, keep=2, resume_from=None, log=lambda metrics, step: None):
+    if resume_from is None:  # a new run: the monitor starts over (`load` restores it otherwise)
+        experiment.process.monitors[0].set_state({"seen": 0})
+    checkpoints = Checkpointer(root, every=every, keep=keep, run_id="r",
+                               tracking_uri=None, overrides=["model=linear"], config_yaml="seed: 0\n")
+    return run_rounds(experiment, rounds=rounds, clients_per_round=2, seed=0, by_size=False, eval_every=0,
+                      device="/CPU:0", log=log, checkpoints=checkpoints,
+                      resume_from=resume_from)
+
+
+@pytest.fixture
+def experiment():
+    return build_experiment(compose(*TINY, WATCHED, "+aggregator.rounds=100"))
+
+
+def test_a_checkpoint_holds_the_state_the_monitors_and_the_history(tmp_path, experiment):
+    done = run(experiment, tmp_path, 3)
+    assert [p.name for p in folders(tmp_path)] == ["round-000003", "round-000002"]  # keep=2
+    manifest = read_manifest(tmp_path / "round-000003")
+    assert manifest["round"] == 3 and manifest["run_id"] == "r" and manifest["overrides"] == ["model=linear"]
+    assert sorted(manifest["files"]) == ["config.yaml", "history.json", "monitors.json", "state.npz"]
+    (monitor,) = experiment.process.monitors
+    monitor.set_state({"seen": 0})
+    checkpoint = load(tmp_path / "round-000003", state_type=experiment.process.state_type,
+                      monitors=experiment.process.monitors)
+    assert monitor.seen == 3  # the monitor goes on from where it was
+    assert checkpoint.round == 3 and [h["round"] for h in checkpoint.history] == [1, 2, 3]
+    assert checkpoint.history == json.loads(json.dumps(done.history))
+    weights = experiment.process.get_model_weights(checkpoint.state)
+    for a, b in zip(tf.nest.flatten(weights), tf.nest.flatten(done.weights)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_an_interrupted_run_saves_its_last_round_and_resumes_to_the_uninterrupted_result(tmp_path, experiment):
+    whole = run(experiment, tmp_path / "whole", 4)
+
+    def interrupt_in_round_3(metrics, step):
+        if step == 3:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        run(experiment, tmp_path / "cut", 4, every=10, log=interrupt_in_round_3)
+    assert folders(tmp_path / "cut") == [tmp_path / "cut" / "round-000002"]  # the last whole round, saved on the way out
+    checkpoint = load(tmp_path / "cut" / "round-000002", state_type=experiment.process.state_type,
+                      monitors=experiment.process.monitors)
+    resumed = run(experiment, tmp_path / "cut", 4, resume_from=checkpoint)
+    strip = [{k: v for k, v in h.items() if not k.startswith("time/")} for h in whole.history]
+    assert [{k: v for k, v in h.items() if not k.startswith("time/")} for h in resumed.history] == strip
+    for a, b in zip(tf.nest.flatten(resumed.weights), tf.nest.flatten(whole.weights)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_write_cut_short_is_not_a_checkpoint(tmp_path, experiment):
+    run(experiment, tmp_path, 2)
+    shutil.copytree(tmp_path / "round-000002", tmp_path / ".round-000003.tmp")  # killed before the rename
+    (tmp_path / ".round-000003.tmp" / "manifest.json").unlink()
+    shutil.copytree(tmp_path / ".round-000003.tmp", tmp_path / "round-000004")  # no manifest: not finished
+    assert newest_checkpoint(tmp_path) == tmp_path / "round-000002"
+    run(experiment, tmp_path, 3)  # the next write of round 3 replaces the leftover
+    assert newest_checkpoint(tmp_path) == tmp_path / "round-000003" and not (tmp_path / ".round-000003.tmp").exists()
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda f: (f / "state.npz").write_bytes((f / "state.npz").read_bytes()[:100]),
+     r"state.npz does not match its sha256 in the manifest \(changed or cut short\)"),
+    (lambda f: (f / "manifest.json").write_text("{"), r"Expecting property name"),
+    (lambda f: (f / "history.json").unlink(), r"history.json"),
+])
+def test_a_damaged_checkpoint_is_named_and_the_previous_one_offered(tmp_path, experiment, damage, message):
+    run(experiment, tmp_path, 3)
+    damage(tmp_path / "round-000003")
+    with pytest.raises(CheckpointError, match=rf"checkpoint {tmp_path}/round-000003 cannot be used: .*{message}"
+                                              rf".*; resume from the previous one with resume={tmp_path}/round-000002"):
+        load(tmp_path / "round-000003", state_type=experiment.process.state_type,
+             monitors=experiment.process.monitors)
+
+
+@pytest.mark.parametrize("saved, loaded, message", [
+    ("model=linear", "model=mlp", r"state.npz holds 6 tensors, the process's state has 10 \(a different algorithm or model\)"),
+    ("model=mlp", "model=mlp model.hidden_units=[100,100]",
+     r"state.npz tensor 0 is float32\[784, 200\], the process's state expects float32\[784, 100\]"),
+])
+def test_a_checkpoint_of_another_model_is_refused(tmp_path, saved, loaded, message):
+    run(build_experiment(compose(*TINY, WATCHED, saved)), tmp_path, 1)
+    other = build_experiment(compose(*TINY, WATCHED, *loaded.split()))
+    with pytest.raises(CheckpointError, match=rf"round-000001 cannot be used: {message}; there is no earlier checkpoint"):
+        load(tmp_path / "round-000001", state_type=other.process.state_type, monitors=other.process.monitors)
+
+
+def test_resume_refuses_keys_that_change_results_and_allows_the_others(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    uri, client = store(tmp_path)
+    first = train(compose(*TINY, "num_rounds=3", f"tracking.uri={uri}"))
+    with pytest.raises(ConfigError, match=r"resume: these keys differ from the run in .*round-000003 and change its "
+                                          r"results: client_optimizer.learning_rate: 0.1 -> 0.5; data.seed: 0 -> 1; model.seed: 0 -> 1; seed: 0 -> 1\. "
+                                          r"Only num_rounds, eval_every, on_nonfinite, checkpoint, tracking, resume"):
+        train(compose(*TINY, "num_rounds=3", "client_optimizer.learning_rate=0.5", "seed=1", f"tracking.uri={uri}",
+                      f"resume={tmp_path}"))
+    with pytest.raises(ConfigError, match=r"num_rounds: 2 is below the round of the checkpoint"):
+        train(compose(*TINY, "num_rounds=2", f"tracking.uri={uri}", f"resume={tmp_path}"))
+    extended = train(compose(*TINY, "num_rounds=5", "eval_every=0", f"tracking.uri={uri}", f"resume={tmp_path}"))
+    (run_,) = all_runs(client)  # the same run, extended
+    assert run_.info.status == "FINISHED" and extended["round"] == 5 and first["round"] == 3
+    assert [m.step for m in client.get_metric_history(run_.info.run_id, "client_work/train/loss")] == [1, 2, 3, 4, 5]
+    assert "num_rounds: 3 -> 5" in run_.data.tags["fedexp.resumed"] and "eval_every: 1 -> 0" in run_.data.tags["fedexp.resumed"]
