@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Optional
 
 import numpy as np
 import tensorflow as tf
@@ -41,6 +41,7 @@ class Checkpoint(NamedTuple):
     state: Any  # the learning-process state, shaped as the process's `state_type`
     history: list  # every round's metrics, with "round"
     seconds: float  # wall time of the rounds so far
+    stopped: Optional[str]  # why a monitor ended the run at this round (None: it had not)
 
 
 def config_hash(config_yaml: str) -> str:
@@ -64,8 +65,8 @@ def folders(root) -> list:
     return sorted(found, key=lambda p: p.name, reverse=True)
 
 
-def save(root, *, round_num, state, monitor_states, history, seconds, run_id, tracking_uri, overrides, config_yaml,
-         keep) -> Path:
+def save(root, *, round_num, state, monitor_states, history, seconds, stopped, run_id, tracking_uri, overrides,
+         config_yaml, keep) -> Path:
     """Writes round `round_num`'s checkpoint under `root`, keeps the newest `keep`; returns its folder."""
     root = Path(root)
     final, tmp = root / f"round-{round_num:06d}", root / f".round-{round_num:06d}.tmp"
@@ -73,7 +74,7 @@ def save(root, *, round_num, state, monitor_states, history, seconds, run_id, tr
     tmp.mkdir(parents=True)
     np.savez(tmp / "state.npz", *[np.asarray(leaf) for leaf in tf.nest.flatten(state)])
     (tmp / "monitors.json").write_text(json.dumps(monitor_states))
-    (tmp / "history.json").write_text(json.dumps({"seconds": seconds, "rounds": history}))
+    (tmp / "history.json").write_text(json.dumps({"seconds": seconds, "stopped": stopped, "rounds": history}))
     (tmp / "config.yaml").write_text(config_yaml)
     manifest = {"round": round_num, "run_id": run_id, "tracking_uri": tracking_uri, "overrides": list(overrides),
                 "config_sha256": config_hash(config_yaml), "files": {f: _sha256(tmp / f) for f in FILES}}
@@ -119,7 +120,7 @@ def load(folder, *, state_type, monitors) -> Checkpoint:
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise unusable(folder, e) from None
     return Checkpoint(folder, manifest["round"], manifest, manifest.pop("config_yaml"), state, history["rounds"],
-                      history["seconds"])
+                      history["seconds"], history["stopped"])
 
 
 def restore_state(leaves, state_type):
@@ -158,13 +159,13 @@ class Checkpointer:
     def due(self, round_num, last_round) -> bool:
         return round_num == last_round or bool(self.every and round_num % self.every == 0)
 
-    def save(self, round_num, state, monitor_states, history, seconds) -> Path:
+    def save(self, round_num, state, monitor_states, history, seconds, stopped=None) -> Path:
         """Writes round `round_num` (its state, its monitors' `get_state()`s, the rounds' metrics and
         wall time so far) unless it is already the newest checkpoint; returns its folder."""
         if self.saved and self.saved[0] == round_num:
             return self.saved[1]
         folder = save(self.root, round_num=round_num, state=state, monitor_states=monitor_states, history=history,
-                      seconds=seconds,
+                      seconds=seconds, stopped=stopped,
                       keep=self.keep, **self.meta)
         self.saved = (round_num, folder)
         if self.upload:

@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 import fedexp
 from fedexp.data._sampling import cohorts
+from fedexp.runner.signals import uninterrupted
 from fedexp.schedules import apply_schedules
 
 
@@ -125,12 +126,16 @@ def run_rounds(experiment, *, rounds, clients_per_round, seed, by_size, eval_eve
     # The last round that ended whole, its state and its monitors' (which see a round before it ends).
     good = (first - 1, state, [m.get_state() for m in process.monitors])
     skipped = int(max((h.get("rounds/skipped", 0) for h in history), default=0))
-    weights, stopped = process.get_model_weights(state), None
+    weights, stopped = process.get_model_weights(state), resume_from and resume_from.stopped
+    if stopped:  # a run a monitor ended stays ended (a privacy budget must not be overrun)
+        first = rounds + 1
     start = time.perf_counter()
 
-    def save(round_num, state, monitor_states):
+    def save(round_num, state, monitor_states, stopped=None):
         if checkpoints and round_num >= 1:
-            return checkpoints.save(round_num, state, monitor_states, history[:round_num], seconds_before + time.perf_counter() - start)
+            with uninterrupted():
+                return checkpoints.save(round_num, state, monitor_states, history[:round_num],
+                                        seconds_before + time.perf_counter() - start, stopped)
 
     progress = Progress(rounds, initial=first - 1)
     tick = time.perf_counter()
@@ -161,7 +166,7 @@ def run_rounds(experiment, *, rounds, clients_per_round, seed, by_size, eval_eve
             history.append({"round": round_num, **metrics})
             good = (round_num, state, [m.get_state() for m in process.monitors])
             if checkpoints and (stopped or checkpoints.due(round_num, rounds)):
-                save(*good)
+                save(*good, stopped)
             progress.update(metrics)
             if stopped:
                 break

@@ -87,7 +87,7 @@ def last_run(cfg, tracker) -> Target:
     if run is None:
         return Target()
     logged = tracker.logged_through(run.info.run_id)
-    if run.info.status == "FINISHED" and logged >= cfg.num_rounds:
+    if run.info.status == "FINISHED" and (logged >= cfg.num_rounds or "stopped" in run.data.tags):
         return Target(run.info.run_id, finished=dict(run.data.metrics))
     return Target(run.info.run_id, newest_checkpoint(run.data.tags.get("fedexp.checkpoints", "/nonexistent")))
 

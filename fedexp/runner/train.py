@@ -92,38 +92,27 @@ def run(cfg, devices) -> dict:
     if target.finished is not None:
         print(f"fedexp: run {target.run_id} already finished its {cfg.num_rounds} rounds; nothing to resume")
         return target.finished
-    saved, run_overrides = None, overrides()
+    saved, run_overrides, start, changes = None, overrides(), None, []
     if target.checkpoint:
         saved = read_manifest(target.checkpoint)
         cfg, run_overrides = resumed_config(cfg, saved["overrides"])
         validate(cfg)
-        if saved["tracking_uri"] and "uri" in cfg.tracking and cfg.tracking.uri is None:
+        if saved["tracking_uri"] and cfg.tracking.get("uri", "") is None:
             tracker = instantiate(cfg, "tracking", uri=saved["tracking_uri"])  # the store the run is in
     experiment = build_experiment(cfg, devices)
-    config_yaml = OmegaConf.to_yaml(cfg, resolve=True)
-    start, changes = None, []
     if saved:
         changes = check_changes(saved["config_yaml"], cfg, target.checkpoint)
         start = load(target.checkpoint, state_type=experiment.process.state_type, monitors=experiment.process.monitors)
     resume_run_id = target.run_id or (saved or {}).get("run_id")
     root = target.checkpoint.parent if target.checkpoint else run_folder() / "checkpoints"
     with tracker.run(run_name=run_name(cfg), tags=run_tags(cfg), resume_run_id=resume_run_id):
-        logged = tracker.logged_through(resume_run_id) if resume_run_id and tracker.enabled else 0
-        if resume_run_id:
-            print(f"fedexp: resuming run {resume_run_id} after round {start.round if start else 0}"
-                  f"{' from ' + str(start.folder) if start else ''}" + "".join(f"; {c}" for c in changes))
-            tracker.set_tags({"fedexp.resumed": f"after round {start.round if start else 0}; " + "; ".join(changes)})
-        else:
-            tracker.log_params(flatten(OmegaConf.to_container(cfg, resolve=True), "."))
-            tracker.set_tags({"tracking.uri": getattr(tracker, "uri", "none")})
-            log_data_summary(tracker, experiment.data)
+        logged = record_start(tracker, cfg, experiment, resume_run_id, start, changes)
         tracker.set_tags({"fedexp.checkpoints": root.absolute(), "fedexp.resume": f"fedexp resume={root.parent.absolute()}"})
         upload = (lambda folder: tracker.log_artifacts(folder, f"checkpoints/{folder.name}")) \
             if cfg.checkpoint.log_to_mlflow else None
-        checkpoints = Checkpointer(root, every=cfg.checkpoint.every, keep=cfg.checkpoint.keep,
-                                   run_id=tracker.run_id,
+        checkpoints = Checkpointer(root, every=cfg.checkpoint.every, keep=cfg.checkpoint.keep, run_id=tracker.run_id,
                                    tracking_uri=getattr(tracker, "uri", None), overrides=run_overrides,
-                                   config_yaml=config_yaml, upload=upload)
+                                   config_yaml=OmegaConf.to_yaml(cfg, resolve=True), upload=upload)
 
         def log_new(metrics, step):  # rounds a resumed run had logged before it stopped are not logged twice
             if step > logged:
@@ -146,6 +135,21 @@ def run(cfg, devices) -> dict:
     print_summary(done)
     print(f"fedexp: {tracker.describe()}")
     return done.history[-1]
+
+
+def record_start(tracker, cfg, experiment, resume_run_id, start, changes) -> int:
+    """A new run's parameters and data summary; for a resumed run, where it goes on from and what
+    changed. Returns the last round the run has logged already."""
+    if not resume_run_id:
+        tracker.log_params(flatten(OmegaConf.to_container(cfg, resolve=True), "."))
+        tracker.set_tags({"tracking.uri": getattr(tracker, "uri", "none")})
+        log_data_summary(tracker, experiment.data)
+        return 0
+    after = start.round if start else 0
+    print(f"fedexp: resuming run {resume_run_id} after round {after}" + (f" from {start.folder}" if start else "")
+          + "".join(f"; {c}" for c in changes))
+    tracker.set_tags({"fedexp.resumed": "; ".join([f"after round {after}", *changes])})
+    return tracker.logged_through(resume_run_id) if tracker.enabled else 0
 
 
 def print_summary(done):

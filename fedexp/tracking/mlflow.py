@@ -7,6 +7,7 @@ A resumed run is the same run, RUNNING again.
 """
 
 import contextlib
+import functools
 import os
 import time
 import traceback
@@ -15,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 from fedexp.errors import ConfigError
+from fedexp.runner.signals import uninterrupted
 
 PARENT_RUN_ENV = "FEDEXP_PARENT_RUN_ID"
 _BATCH = 100  # params and tags per log_batch call (the MLflow REST API's limit)
@@ -22,6 +24,15 @@ _BATCH = 100  # params and tags per log_batch call (the MLflow REST API's limit)
 
 def default_uri() -> str:
     return f"sqlite:///{Path('outputs', 'mlflow.db').absolute()}"
+
+
+def whole(write):
+    """A write to the store that a SIGTERM or SIGINT does not cut in the middle (`uninterrupted`)."""
+    @functools.wraps(write)
+    def wrapper(*args, **kwargs):
+        with uninterrupted():
+            return write(*args, **kwargs)
+    return wrapper
 
 
 def without_resume(overrides: str) -> str:
@@ -120,29 +131,35 @@ class MlflowTracker:
         """The last round run `run_id` logged (0: none)."""
         return max((m.step for m in self.client.get_metric_history(run_id, "time/round_seconds")), default=0)
 
+    @whole
     def log_params(self, params: dict):
         from mlflow.entities import Param
         items = [Param(k, str(v)[:6000]) for k, v in params.items()]
         for i in range(0, len(items), _BATCH):
             self.client.log_batch(self.run_id, params=items[i:i + _BATCH])
 
+    @whole
     def set_tags(self, tags: dict):
         from mlflow.entities import RunTag
         items = [RunTag(k, str(v)[:5000]) for k, v in tags.items()]
         for i in range(0, len(items), _BATCH):
             self.client.log_batch(self.run_id, tags=items[i:i + _BATCH])
 
+    @whole
     def log_metrics(self, metrics: dict, step: int):
         from mlflow.entities import Metric
         now = int(time.time() * 1000)
         self.client.log_batch(self.run_id, metrics=[Metric(k, float(v), now, step) for k, v in metrics.items()])
 
+    @whole
     def log_artifact(self, path, artifact_path=None):
         self.client.log_artifact(self.run_id, str(path), artifact_path)
 
+    @whole
     def log_artifacts(self, directory, artifact_path=None):
         self.client.log_artifacts(self.run_id, str(directory), artifact_path)
 
+    @whole
     def log_text(self, text, artifact_file):
         self.client.log_text(self.run_id, text, artifact_file)
 

@@ -29,6 +29,14 @@ from tests.conftest import TINY, all_runs, compose, store
     ("aggregator._target_=tests.runner.broken_blocks.build_fixed_mean",
      r"the blocks do not compose: aggregator 'mean': must accept the client work's update"),
     ("tracking.uri=http://127.0.0.1:9", r"tracking.uri: cannot reach the MLflow server at http://127.0.0.1:9"),
+    ("on_nonfinite=ignore", r"on_nonfinite must be one of \['stop', 'skip_round'\], found 'ignore'"),
+    ("checkpoint.every=-1", "checkpoint.every must be an integer >= 0, found -1"),
+    ("checkpoint.keep=0", "checkpoint.keep must be an integer >= 1, found 0"),
+    ("checkpoint.log_to_mlflow=2", "checkpoint.log_to_mlflow must be true or false, found 2"),
+    ("resume=yesterday", r"resume: 'yesterday' is neither a folder nor an MLflow run id; allowed: a run folder, "
+                         r"a checkpoint folder, a run id, true or null"),
+    ("resume=0123456789abcdef0123456789abcdef", r"resume: no run 0123456789abcdef0123456789abcdef in the MLflow store"),
+    ("resume=/tmp", r"resume: no checkpoint in /tmp \(a run folder holds them in checkpoints/round-…\)"),
 ])
 def test_bad_input_is_refused_before_training(tmp_path, override, message):
     uri, client = store(tmp_path)
@@ -44,3 +52,9 @@ def test_bad_input_is_refused_before_training(tmp_path, override, message):
 def test_a_required_key_left_unset_is_named():
     with pytest.raises(ConfigError, match=r"data.path must be set \(the config leaves it \?\?\?\), e.g. data.path="):
         train(compose("data=federated_emnist", "tracking=none"))
+
+
+def test_resume_true_needs_a_record_to_look_in():
+    with pytest.raises(ConfigError, match=r"resume: true finds this command's last run in MLflow; with tracking=none "
+                                          r"give its folder: resume=<run folder>"):
+        train(compose(*TINY, "tracking=none", "resume=true"))

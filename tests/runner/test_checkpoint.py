@@ -123,3 +123,13 @@ def test_resume_refuses_keys_that_change_results_and_allows_the_others(tmp_path,
     assert run_.info.status == "FINISHED" and extended["round"] == 5 and first["round"] == 3
     assert [m.step for m in client.get_metric_history(run_.info.run_id, "client_work/train/loss")] == [1, 2, 3, 4, 5]
     assert "num_rounds: 3 -> 5" in run_.data.tags["fedexp.resumed"] and "eval_every: 1 -> 0" in run_.data.tags["fedexp.resumed"]
+
+
+def test_a_run_a_monitor_stopped_stays_stopped_when_resumed(tmp_path):
+    experiment = build_experiment(compose(*TINY, WATCHED, "+aggregator.rounds=2"))
+    done = run(experiment, tmp_path, 5, every=10)
+    assert done.stopped == "seen 2 rounds" and folders(tmp_path) == [tmp_path / "round-000002"]
+    checkpoint = load(tmp_path / "round-000002", state_type=experiment.process.state_type,
+                      monitors=experiment.process.monitors)
+    again = run(experiment, tmp_path, 5, resume_from=checkpoint)
+    assert again.stopped == "seen 2 rounds" and len(again.history) == 2  # no round past the stop (a privacy budget)

@@ -107,6 +107,7 @@ def test_help_lists_every_group_and_option(tmp_path):
     result = fedexp("--help", cwd=tmp_path)
     assert result.returncode == 0
     assert "fedexp: federated-learning experiments" in result.stdout
+    assert "resume=true" in result.stdout and "resume=outputs/runs/DAY/TIME" in result.stdout
     for line in ("aggregator: clipping, dp_gaussian, krum, mean, median, multi_krum, quantize, secure_sum, sum, "
                  "trimmed_mean, unweighted_mean, zeroing",
                  "algo: compressed_fedavg, dp_fedavg, fedadagrad, fedadam, fedavg, fedavg_clip, fedavg_median, "

@@ -3,7 +3,6 @@ round and then resumed ends with the same final weights and the same per-round m
 step, as the run left alone; a sweep killed midway and rerun with resume=true completes every job
 under its parent without logging a step twice."""
 
-import os
 import random
 import signal
 import sqlite3
@@ -125,3 +124,54 @@ def test_a_run_killed_at_a_random_round_resumes_to_the_uninterrupted_result(kill
         assert len(want["privacy/epsilon"]) == ROUNDS and want["privacy/epsilon"][-1][1] > want["privacy/epsilon"][0][1]
     for a, b in zip(final_weights(run.data.tags["fedexp.checkpoints"]), final_weights(ref.data.tags["fedexp.checkpoints"])):
         np.testing.assert_array_equal(a, b, err_msg=where)
+
+
+def finished_children(db):
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as con:
+            return con.execute("SELECT COUNT(*) FROM runs WHERE status = 'FINISHED' AND run_uuid IN "
+                               "(SELECT run_uuid FROM tags WHERE key = 'mlflow.parentRunId')").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_a_killed_sweep_rerun_with_resume_completes_every_job_under_one_parent(tmp_path):
+    rates = ["0.02", "0.05", "0.1", "0.2"]
+    sweep = ["-m", "model=linear", "num_rounds=15", "clients_per_round=3", "eval_every=5", "checkpoint.every=4",
+             "data.num_clients=10", "data.test_size=100", "data.batch_size=50",
+             f"client_optimizer.learning_rate={','.join(rates)}"]
+    db = tmp_path / "outputs" / "mlflow.db"
+    killed = fedexp(tmp_path, *sweep)
+    try:
+        deadline = time.monotonic() + 400
+        while finished_children(db) < 2:
+            assert killed.poll() is None and time.monotonic() < deadline, finish(killed)
+            time.sleep(0.05)
+        killed.send_signal(signal.SIGKILL)
+        killed.wait()
+    finally:
+        killed.kill()
+    _, client = store(tmp_path / "outputs")
+    before = {r.info.run_id: r.info.status for r in all_runs(client)}
+    resumed = fedexp(tmp_path, *sweep, "resume=true")
+    printed = finish(resumed)
+    assert resumed.returncode == 0, printed
+    runs = all_runs(client)
+    (parent,) = [r for r in runs if r.data.tags.get("fedexp.sweep") == "true"]
+    assert parent.info.run_id in before and parent.info.status == "FINISHED"
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert len(runs) == 5 and len(children) == 4 and {r.info.status for r in children} == {"FINISHED"}
+    assert sorted(r.data.params["client_optimizer.learning_rate"] for r in children) == rates
+    assert sum(status == "FINISHED" for status in before.values()) >= 2  # kept, not run again
+    assert printed.count("already finished its 15 rounds") == sum(
+        status == "FINISHED" for run_id, status in before.items() if run_id != parent.info.run_id)
+    for child in children:  # every metric's steps once each
+        for key in child.data.metrics:
+            steps = [m.step for m in client.get_metric_history(child.info.run_id, key)]
+            assert len(steps) == len(set(steps)), (child.data.params["client_optimizer.learning_rate"], key)
+        rounds = [m.step for m in client.get_metric_history(child.info.run_id, "time/round_seconds")]
+        assert sorted(rounds) == list(range(1, 16))
+    table = client.download_artifacts(parent.info.run_id, "comparison/sweep.csv", str(tmp_path))
+    assert len(open(table).read().splitlines()) == 1 + 4

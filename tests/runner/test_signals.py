@@ -1,5 +1,6 @@
 """A run ended by a signal, for real: SIGTERM (kill, timeout, schedulers) and SIGINT (Ctrl-C) mark the
-MLflow run KILLED with every round it had logged, and the command exits with 128 + the signal."""
+MLflow run KILLED with every round it had logged, checkpoint the last whole round, print how to
+resume, and the command exits with 128 + the signal."""
 
 import signal
 import subprocess
@@ -8,6 +9,7 @@ import time
 
 import pytest
 
+from fedexp.runner.resume import newest_checkpoint
 from tests.conftest import TINY, all_runs, store
 
 
@@ -38,3 +40,7 @@ def test_a_signalled_run_is_marked_killed_with_its_rounds(tmp_path, signum):
     steps = [m.step for m in client.get_metric_history(run.info.run_id, "client_work/train/loss")]
     assert len(steps) >= 3 and steps == list(range(1, len(steps) + 1))  # every round logged before it is kept
     assert run.data.params["num_rounds"] == "100000"
+    (folder,) = (tmp_path / "outputs" / "runs").glob("*/*")  # the last whole round is checkpointed on the way out
+    assert f"to resume: fedexp resume={folder}" in stderr and run.data.tags["fedexp.resume"] == f"fedexp resume={folder}"
+    checkpoint = newest_checkpoint(folder)
+    assert checkpoint is not None and int(checkpoint.name.split("-")[1]) in (len(steps) - 1, len(steps))
