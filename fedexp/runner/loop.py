@@ -119,16 +119,15 @@ def run_rounds(experiment, *, rounds, clients_per_round, seed, by_size, eval_eve
     state stays as before it, and `rounds/skipped` counts it)."""
     process = experiment.process
     if resume_from is None:
-        state, history, seconds_before = process.initialize(), [], 0.0
+        state, history, seconds_before, stopped, first = process.initialize(), [], 0.0, None, 1
     else:
         state, history, seconds_before = resume_from.state, list(resume_from.history), resume_from.seconds
-    first = resume_from.round + 1 if resume_from else 1
+        stopped = resume_from.stopped  # a run a monitor ended stays ended (a privacy budget must not be overrun)
+        first = rounds + 1 if stopped else resume_from.round + 1
     # The last round that ended whole, its state and its monitors' (which see a round before it ends).
-    good = (first - 1, state, [m.get_state() for m in process.monitors])
+    good = (len(history), state, [m.get_state() for m in process.monitors])
     skipped = int(max((h.get("rounds/skipped", 0) for h in history), default=0))
-    weights, stopped = process.get_model_weights(state), resume_from and resume_from.stopped
-    if stopped:  # a run a monitor ended stays ended (a privacy budget must not be overrun)
-        first = rounds + 1
+    weights = process.get_model_weights(state)
     start = time.perf_counter()
 
     def save(round_num, state, monitor_states, stopped=None):

@@ -109,7 +109,7 @@ def config_changes(saved_yaml, cfg):
     saved = flatten(OmegaConf.to_container(OmegaConf.create(saved_yaml)), ".")
     now = flatten(OmegaConf.to_container(cfg, resolve=True), ".")
     refused, allowed = [], []
-    for key in sorted(set(saved) | set(now)):
+    for key in sorted((set(saved) | set(now)) - {"resume"}):
         if saved.get(key, "(unset)") != now.get(key, "(unset)"):
             change = f"{key}: {saved.get(key, '(unset)')} -> {now.get(key, '(unset)')}"
             (allowed if key.split(".")[0] in MAY_CHANGE else refused).append(change)

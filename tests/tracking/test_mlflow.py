@@ -19,19 +19,29 @@ def break_round(monkeypatch, error, at_round):
     monkeypatch.setattr(FederatedData, "pack", pack_then_fail)
 
 
-@pytest.mark.parametrize("error, status", [(KeyboardInterrupt(), "KILLED"), (RuntimeError("disk full"), "FAILED")])
-def test_an_interrupted_or_failed_run_keeps_its_rounds(tmp_path, monkeypatch, error, status):
+@pytest.mark.parametrize("error, status, tag", [(KeyboardInterrupt(), "KILLED", "interrupted"),
+                                               (RuntimeError("disk full"), "FAILED", "error")])
+def test_an_interrupted_or_failed_run_keeps_its_rounds_and_resumes_as_the_same_run(tmp_path, monkeypatch, error,
+                                                                                    status, tag):
+    monkeypatch.chdir(tmp_path)
     uri, client = store(tmp_path)
     break_round(monkeypatch, error, at_round=3)
     with pytest.raises(type(error)):
-        train(compose(*TINY, "num_rounds=5", f"tracking.uri={uri}"))
+        train(compose(*TINY, "num_rounds=5", "checkpoint.every=2", f"tracking.uri={uri}"))
     (run,) = all_runs(client)
     assert run.info.status == status
     assert [m.step for m in client.get_metric_history(run.info.run_id, "client_work/train/loss")] == [1, 2]
-    assert run.data.params["num_rounds"] == "5"
+    assert run.data.params["num_rounds"] == "5" and tag in run.data.tags
     if status == "FAILED":
         assert run.data.tags["error"] == "RuntimeError: disk full"
         assert "error.txt" in {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert (tmp_path / "checkpoints" / "round-000002" / "manifest.json").is_file()  # the checkpoint before it stays
+    monkeypatch.undo()
+    train(compose(*TINY, "num_rounds=5", "checkpoint.every=2", f"tracking.uri={uri}", f"resume={tmp_path}"))
+    (run,) = all_runs(client)
+    assert run.info.status == "FINISHED" and tag not in run.data.tags
+    assert run.data.tags["fedexp.resumed"] == "after round 2"
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "client_work/train/loss")] == [1, 2, 3, 4, 5]
 
 
 def test_the_default_store_is_sqlite_under_outputs(tmp_path, monkeypatch):
