@@ -20,8 +20,9 @@ WATCHED = "aggregator._target_=tests.runner.monitored_blocks.build_watched_mean"
 
 
 def run(experiment, root, rounds, *, every=1, keep=2, resume_from=None, log=lambda metrics, step: None):
-    if resume_from is None:  # a new run: the monitor starts over (`load` restores it otherwise)
-        experiment.process.monitors[0].set_state({"seen": 0})
+    if resume_from is None:  # a new run: the watched mean's monitor starts over (`load` restores it otherwise)
+        for monitor in experiment.process.monitors:
+            monitor.set_state({"seen": 0})
     checkpoints = Checkpointer(root, every=every, keep=keep, run_id="r",
                                tracking_uri=None, overrides=["model=linear"], config_yaml="seed: 0\n")
     return run_rounds(experiment, rounds=rounds, clients_per_round=2, seed=0, by_size=False, eval_every=0,
@@ -52,20 +53,27 @@ def test_a_checkpoint_holds_the_state_the_monitors_and_the_history(tmp_path, exp
         np.testing.assert_array_equal(a, b)
 
 
+def interrupt_in_round(round_num):
+    """A `log` that stops the run as Ctrl-C would, while round `round_num` is logged."""
+    def log(metrics, step):
+        if step == round_num:
+            raise KeyboardInterrupt
+    return log
+
+
+def without_times(history):
+    return [{k: v for k, v in h.items() if not k.startswith("time/")} for h in history]
+
+
 def test_an_interrupted_run_saves_its_last_round_and_resumes_to_the_uninterrupted_result(tmp_path, experiment):
     whole = run(experiment, tmp_path / "whole", 4)
-
-    def interrupt_in_round_3(metrics, step):
-        if step == 3:
-            raise KeyboardInterrupt
     with pytest.raises(KeyboardInterrupt):
-        run(experiment, tmp_path / "cut", 4, every=10, log=interrupt_in_round_3)
+        run(experiment, tmp_path / "cut", 4, every=10, log=interrupt_in_round(3))
     assert folders(tmp_path / "cut") == [tmp_path / "cut" / "round-000002"]  # the last whole round, saved on the way out
     checkpoint = load(tmp_path / "cut" / "round-000002", state_type=experiment.process.state_type,
                       monitors=experiment.process.monitors)
     resumed = run(experiment, tmp_path / "cut", 4, resume_from=checkpoint)
-    strip = [{k: v for k, v in h.items() if not k.startswith("time/")} for h in whole.history]
-    assert [{k: v for k, v in h.items() if not k.startswith("time/")} for h in resumed.history] == strip
+    assert without_times(resumed.history) == without_times(whole.history)
     for a, b in zip(tf.nest.flatten(resumed.weights), tf.nest.flatten(whole.weights)):
         np.testing.assert_array_equal(a, b)
 
@@ -133,3 +141,29 @@ def test_a_run_a_monitor_stopped_stays_stopped_when_resumed(tmp_path):
                       monitors=experiment.process.monitors)
     again = run(experiment, tmp_path, 5, resume_from=checkpoint)
     assert again.stopped == "seen 2 rounds" and len(again.history) == 2  # no round past the stop (a privacy budget)
+
+
+@pytest.mark.parametrize("overrides", [["+algo=compressed_fedavg"], ["model=emnist_cnn", "data.num_clients=40"]],
+                         ids=["quantization", "dropout"])
+def test_random_streams_are_drawn_alike_after_a_resume(tmp_path, overrides):
+    """Quantization's stochastic rounding and dropout's masks come from (seed, round): a resumed run
+    draws what the run left alone drew (sampling, shuffling and DP noise: tests/runner/test_resume.py)."""
+    whole = run(build_experiment(compose(*TINY, *overrides)), tmp_path / "whole", 4)
+    cut = build_experiment(compose(*TINY, *overrides))
+    with pytest.raises(KeyboardInterrupt):
+        run(cut, tmp_path / "cut", 4, every=10, log=interrupt_in_round(3))
+    checkpoint = load(tmp_path / "cut" / "round-000002", state_type=cut.process.state_type, monitors=[])
+    resumed = run(cut, tmp_path / "cut", 4, resume_from=checkpoint)
+    assert without_times(resumed.history) == without_times(whole.history)
+    for a, b in zip(tf.nest.flatten(resumed.weights), tf.nest.flatten(whole.weights)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_checkpoints_go_to_mlflow_when_asked(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    uri, client = store(tmp_path)
+    train(compose(*TINY, "num_rounds=3", "checkpoint.every=2", "checkpoint.log_to_mlflow=true", f"tracking.uri={uri}"))
+    (run_,) = all_runs(client)
+    uploaded = {a.path for d in ("checkpoints/round-000002", "checkpoints/round-000003")
+                for a in client.list_artifacts(run_.info.run_id, d)}
+    assert {f"checkpoints/round-00000{r}/{f}" for r in (2, 3) for f in ("manifest.json", "state.npz")} <= uploaded
