@@ -116,11 +116,11 @@ def load(folder, *, state_type, monitors) -> Checkpoint:
         for monitor, monitor_state in zip(monitors, monitor_states):
             monitor.set_state(monitor_state)
         history = json.loads((folder / "history.json").read_text())
+        config_yaml = manifest.pop("config_yaml")
+        return Checkpoint(folder, manifest["round"], manifest, config_yaml, state, history["rounds"],
+                          history["seconds"], history["stopped"])
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise unusable(folder, e) from None
-    config_yaml = manifest.pop("config_yaml")
-    return Checkpoint(folder, manifest["round"], manifest, config_yaml, state, history["rounds"], history["seconds"],
-                      history["stopped"])
 
 
 def restore_state(leaves, state_type):
@@ -140,6 +140,8 @@ def restore_state(leaves, state_type):
 
 def unusable(folder, problem) -> CheckpointError:
     """The error for a checkpoint that cannot be read, offering the one before it."""
+    if isinstance(problem, KeyError):
+        problem = f"its files lack the entry {problem} (written by another version of fedexp?)"
     older = [p for p in folders(folder.parent) if p.name < folder.name]
     offer = f"resume from the previous one with resume={older[0]}" if older else "there is no earlier checkpoint"
     return CheckpointError(f"checkpoint {folder} cannot be used: {problem}; {offer}")
