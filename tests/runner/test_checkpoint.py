@@ -1,6 +1,7 @@
 """Checkpoints in one process: what they hold, that a write cut short leaves the previous ones usable,
 that a damaged one is named with the previous one offered, and resume's rules about changed keys."""
 
+import hashlib
 import json
 import shutil
 
@@ -88,7 +89,18 @@ def test_a_write_cut_short_is_not_a_checkpoint(tmp_path, experiment):
     assert newest_checkpoint(tmp_path) == tmp_path / "round-000003" and not (tmp_path / ".round-000003.tmp").exists()
 
 
+def written_by_an_older_version(folder):
+    """history.json without its "stopped" entry, the manifest's sha256 made to match."""
+    history = json.loads((folder / "history.json").read_text())
+    del history["stopped"]
+    (folder / "history.json").write_text(json.dumps(history))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"]["history.json"] = hashlib.sha256((folder / "history.json").read_bytes()).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
 @pytest.mark.parametrize("damage, message", [
+    (written_by_an_older_version, r"its files lack the entry 'stopped' \(written by another version of fedexp\?\)"),
     (lambda f: (f / "state.npz").write_bytes((f / "state.npz").read_bytes()[:100]),
      r"state.npz does not match its sha256 in the manifest \(changed or cut short\)"),
     (lambda f: (f / "manifest.json").write_text("{"), r"Expecting property name"),
