@@ -7,6 +7,7 @@ A resumed run is the same run, RUNNING again.
 """
 
 import contextlib
+import fcntl
 import functools
 import os
 import time
@@ -35,6 +36,23 @@ def whole(write):
     return wrapper
 
 
+@contextlib.contextmanager
+def store_lock(uri):
+    """Holds `<database>.lock` exclusively while the block runs, for an SQLite store: processes started
+    at the same moment on a new store would otherwise all create its tables (MLflow does not guard it)."""
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    database = Path(uri.removeprefix("sqlite:///"))
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with open(database.with_name(database.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def without_resume(overrides: str) -> str:
     """Command-line overrides as recorded in a run's `overrides` tag, less `resume=…`."""
     return " ".join(o for o in overrides.split() if not o.startswith("resume="))
@@ -53,9 +71,10 @@ class MlflowTracker:
     def client(self):
         if self._client is None:
             from mlflow import MlflowClient  # imported when a run needs it: MLflow takes ~1 s to import
-            if self.uri.startswith("sqlite:///"):
-                Path(self.uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            self._client = MlflowClient(tracking_uri=self.uri)
+            with store_lock(self.uri):
+                client = MlflowClient(tracking_uri=self.uri)
+                client.search_experiments(max_results=1)  # a new store's tables are made here, by one process
+            self._client = client
         return self._client
 
     def check(self):
@@ -69,13 +88,15 @@ class MlflowTracker:
 
     def experiment_id(self) -> str:
         """The experiment's id, creating it (and the store) if needed."""
-        experiment = self.client.get_experiment_by_name(self.experiment_name)
-        if experiment is not None:
-            return experiment.experiment_id
-        artifacts = None
-        if self.uri.startswith("sqlite:///"):  # keep artifacts next to the store, not in the cwd
-            artifacts = (Path(self.uri.removeprefix("sqlite:///")).parent / "mlartifacts").as_uri()
-        return self.client.create_experiment(self.experiment_name, artifact_location=artifacts)
+        client = self.client
+        with store_lock(self.uri):  # two processes must not both create it
+            experiment = client.get_experiment_by_name(self.experiment_name)
+            if experiment is not None:
+                return experiment.experiment_id
+            artifacts = None
+            if self.uri.startswith("sqlite:///"):  # keep artifacts next to the store, not in the cwd
+                artifacts = (Path(self.uri.removeprefix("sqlite:///")).parent / "mlartifacts").as_uri()
+            return client.create_experiment(self.experiment_name, artifact_location=artifacts)
 
     @contextlib.contextmanager
     def run(self, *, run_name=None, tags=None, parent_run_id=None, resume_run_id=None):

@@ -1,5 +1,9 @@
 """A run that fails or is interrupted is marked so, with what it had logged kept."""
 
+import subprocess
+import sys
+import time
+
 import pytest
 
 from fedexp.data._federated import FederatedData
@@ -51,3 +55,40 @@ def test_the_default_store_is_sqlite_under_outputs(tmp_path, monkeypatch):
     assert tracker.uri == f"sqlite:///{tmp_path / 'outputs' / 'mlflow.db'}"
     tracker.experiment_id()
     assert (tmp_path / "outputs" / "mlflow.db").is_file()
+
+
+RACER = """
+import sys, time
+from pathlib import Path
+import mlflow  # imported before the start, so that the stores are made at the same moment
+from fedexp.tracking.mlflow import MlflowTracker
+uri, go, name = sys.argv[1:]
+Path(go + name).touch()
+while not Path(go).exists():
+    time.sleep(0.001)
+tracker = MlflowTracker(uri=uri)
+with tracker.run(run_name=name):
+    tracker.log_params({"name": name})
+    for step in range(1, 6):
+        tracker.log_metrics({"loss": 1.0 / step}, step=step)
+"""
+
+
+def test_eight_processes_started_at_once_on_a_new_store_all_record(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"  # not opened here: a client would make its tables
+    go = tmp_path / "go"
+    processes = [subprocess.Popen([sys.executable, "-c", RACER, uri, str(go), f"p{i}"], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for i in range(8)]
+    deadline = time.monotonic() + 120
+    while len(list(tmp_path.glob("gop*"))) < 8:  # every process has imported MLflow and waits
+        assert time.monotonic() < deadline and all(p.poll() is None for p in processes)
+        time.sleep(0.05)
+    go.touch()
+    outputs = [p.communicate(timeout=300) for p in processes]
+    assert [p.returncode for p in processes] == [0] * 8, [err[-2000:] for _, err in outputs if err]
+    _, client = store(tmp_path)
+    runs = all_runs(client)
+    assert sorted(r.data.params["name"] for r in runs) == [f"p{i}" for i in range(8)]
+    for run in runs:
+        assert run.info.status == "FINISHED"
+        assert [m.step for m in client.get_metric_history(run.info.run_id, "loss")] == [1, 2, 3, 4, 5]
