@@ -16,10 +16,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from fedexp.errors import ConfigError
+from fedexp.errors import ConfigError, InvalidValueError
 from fedexp.runner.signals import uninterrupted
 
 PARENT_RUN_ENV = "FEDEXP_PARENT_RUN_ID"
+SCHEMES = ("sqlite", "http", "https", "postgresql", "mysql", "mssql", "databricks")
 _BATCH = 100  # params and tags per log_batch call (the MLflow REST API's limit)
 
 
@@ -34,6 +35,27 @@ def whole(write):
         with uninterrupted():
             return write(*args, **kwargs)
     return wrapper
+
+
+def check_sqlite_path(database: Path):
+    """Refuses an SQLite store path that is a folder, a file that is not an SQLite database, or a
+    place where the database cannot be written."""
+    def refuse(problem):
+        raise InvalidValueError("tracking.uri", f"tracking.uri: {database} {problem}")
+    database = database.absolute()
+    if database.is_dir():
+        refuse("is a folder; give the database file inside it, e.g. sqlite:///" + str(database / "mlflow.db"))
+    if database.exists():
+        with open(database, "rb") as f:
+            header = f.read(16)
+        if header and header != b"SQLite format 3\x00":
+            refuse("is not an SQLite database")
+        if not os.access(database, os.W_OK):
+            refuse("is not writable")
+        return
+    folder = next((p for p in database.parents if p.exists()), None)
+    if folder is None or not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        refuse(f"cannot be created: {folder} is not a writable folder")
 
 
 @contextlib.contextmanager
@@ -78,19 +100,37 @@ class MlflowTracker:
         return self._client
 
     def check(self):
-        """Fails early, with one line, when an MLflow server is not there."""
-        if self.uri.startswith(("http://", "https://")):
+        """Fails early, with one line, when the store cannot be used: an unknown kind of URI, an SQLite
+        path that is a folder, not a database or not writable, a server that is not there, an empty
+        or deleted experiment. Opens (and if new, creates) the store and the experiment."""
+        if not isinstance(self.experiment_name, str) or not self.experiment_name.strip():
+            raise InvalidValueError("tracking.experiment_name", "tracking.experiment_name must be a non-empty "
+                                    f"name, found {self.experiment_name!r}")
+        scheme = self.uri.split("://", 1)[0] if "://" in self.uri else None
+        if scheme is None or scheme.split("+")[0] not in SCHEMES:
+            raise InvalidValueError("tracking.uri", f"tracking.uri: {self.uri!r} is not a store fedexp knows; allowed: "
+                                    "sqlite:///<absolute path>.db, http(s)://<MLflow server>, or a database URI "
+                                    "(postgresql://, mysql://, mssql://)")
+        if scheme == "sqlite":
+            check_sqlite_path(Path(self.uri.removeprefix("sqlite:///")))
+        if scheme in ("http", "https"):
             try:
                 urllib.request.urlopen(self.uri.rstrip("/") + "/health", timeout=5).close()
             except (urllib.error.URLError, OSError) as e:
                 raise ConfigError(f"tracking.uri: cannot reach the MLflow server at {self.uri} "
                                   f"({getattr(e, 'reason', e)}); start it or choose tracking=none") from None
+        self.experiment_id()
 
     def experiment_id(self) -> str:
         """The experiment's id, creating it (and the store) if needed."""
         client = self.client
         with store_lock(self.uri):  # two processes must not both create it
             experiment = client.get_experiment_by_name(self.experiment_name)
+            if experiment is not None and experiment.lifecycle_stage == "deleted":
+                raise InvalidValueError("tracking.experiment_name", (
+                    f"tracking.experiment_name: the experiment '{self.experiment_name}' was deleted; restore it "
+                    f"(MLFLOW_TRACKING_URI={self.uri} mlflow experiments restore --experiment-id "
+                    f"{experiment.experiment_id}) or choose another name"))
             if experiment is not None:
                 return experiment.experiment_id
             artifacts = None

@@ -58,3 +58,29 @@ def test_resume_true_needs_a_record_to_look_in():
     with pytest.raises(ConfigError, match=r"resume: true finds this command's last run in MLflow; with tracking=none "
                                           r"give its folder: resume=<run folder>"):
         train(compose(*TINY, "tracking=none", "resume=true"))
+
+
+@pytest.mark.parametrize("uri, message", [
+    ("sqlite:///{tmp}", r"tracking.uri: {tmp} is a folder; give the database file inside it, e.g. sqlite:///{tmp}/mlflow.db"),
+    ("sqlite:///{tmp}/notes.txt", r"tracking.uri: {tmp}/notes.txt is not an SQLite database"),
+    ("sqlite:///{tmp}/notes.txt/mlflow.db", r"tracking.uri: {tmp}/notes.txt/mlflow.db cannot be created: "
+                                            r"{tmp}/notes.txt is not a writable folder"),
+    ("ftp://example.org/store", r"tracking.uri: 'ftp://example.org/store' is not a store fedexp knows; allowed: "
+                                r"sqlite:///<absolute path>.db, http\(s\)://<MLflow server>"),
+    ("{tmp}/mlflow.db", r"tracking.uri: '{tmp}/mlflow.db' is not a store fedexp knows"),
+])
+def test_a_store_that_cannot_be_used_is_refused_before_the_data_is_built(tmp_path, uri, message):
+    (tmp_path / "notes.txt").write_text("not a database\n")
+    with pytest.raises(ConfigError, match="^" + message.format(tmp=tmp_path)):
+        train(compose(*TINY, f"tracking.uri={uri.format(tmp=tmp_path)}", "data.num_clients=999999"))
+
+
+def test_an_empty_or_deleted_experiment_is_refused(tmp_path):
+    uri, client = store(tmp_path)
+    with pytest.raises(ConfigError, match=r"tracking.experiment_name must be a non-empty name, found ''"):
+        train(compose(*TINY, f"tracking.uri={uri}", "tracking.experiment_name=''"))
+    client.delete_experiment(client.create_experiment("old"))
+    with pytest.raises(ConfigError, match=r"tracking.experiment_name: the experiment 'old' was deleted; restore it "
+                                          r"\(MLFLOW_TRACKING_URI=sqlite:///.* mlflow experiments restore "
+                                          r"--experiment-id \d+\) or choose another name"):
+        train(compose(*TINY, f"tracking.uri={uri}", "tracking.experiment_name=old"))
