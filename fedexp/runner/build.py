@@ -6,7 +6,9 @@ that ask for it: `model_fn`, `optimizer`, `model_weights_type`, `value_type`, `d
 `num_clients` (stateful client work, aggregators), and for aggregators `clients_per_round` and `seed`.
 """
 
+import difflib
 import inspect
+import re
 from typing import Any, Callable, NamedTuple
 
 import hydra
@@ -42,15 +44,28 @@ def instantiate(cfg, key, **available):
     # Nested components (an aggregator's `inner`) first, with the same injections: TFF's factory nesting.
     nested = {k: instantiate(cfg, f"{key}.{k}", **available) for k, v in node.items()
               if isinstance(v, DictConfig) and "_target_" in v}
+    params = {}
     try:
         params = inspect.signature(hydra.utils.get_method(node._target_)).parameters
         injected = {k: v for k, v in available.items() if k in params and v is not None}
         return hydra.utils.instantiate(node, **injected, **nested, _convert_="all")
     except InstantiationException as e:
         cause = e.__cause__ or e
-        raise ConfigError(f"{key}.{cause}" if isinstance(cause, InvalidValueError) else f"{key}: {cause}") from None
+        if isinstance(cause, InvalidValueError):
+            raise ConfigError(f"{key}.{cause}") from None
+        raise ConfigError(f"{key}: {cause}{nearest_key(cause, params, key)}") from None
     except (ValueError, TypeError, ImportError) as e:
         raise ConfigError(f"{key}: {e}") from None
+
+
+def nearest_key(error, params, key) -> str:
+    """For a builder's "unexpected keyword argument 'lr'": "; did you mean client_optimizer.learning_rate?"."""
+    typo = re.search(r"unexpected keyword argument '(\w+)'", str(error))
+    allowed = [p for p in params if params[p].kind == inspect.Parameter.KEYWORD_ONLY]
+    near = difflib.get_close_matches(typo.group(1), allowed, n=1, cutoff=0.5) if typo else []
+    if typo and typo.group(1) == "lr" and "learning_rate" in allowed:  # PyTorch's name for it
+        near = ["learning_rate"]
+    return f"; did you mean {key}.{near[0]}?" if near else ""
 
 
 def build_experiment(cfg, devices=()) -> Experiment:

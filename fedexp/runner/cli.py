@@ -15,6 +15,12 @@ CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")  # shipped inside
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
 def main(cfg):
     from fedexp.errors import ConfigError
+    from fedexp.runner.config import validate
+    try:
+        validate(cfg)  # before TensorFlow is imported: a typo costs a fraction of a second
+    except ConfigError as e:
+        print(f"fedexp: error: {e}", file=sys.stderr)
+        sys.exit(2)
     from fedexp.runner.loop import Diverged
     from fedexp.runner.train import train
     from fedexp.templates import TemplateError

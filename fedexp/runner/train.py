@@ -10,35 +10,15 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
 import fedexp
-from fedexp import checks
 from fedexp.data._summary import describe, summarize
-from fedexp.errors import ConfigError
 from fedexp.runner.build import build_experiment, instantiate
 from fedexp.runner.device import precision_policy, select_devices
 from fedexp.runner.checkpoint import Checkpointer, load, read_manifest
+from fedexp.runner.config import validate
 from fedexp.runner.loop import flatten, headline, run_rounds
 from fedexp.runner.resume import check_changes, find_target, overrides, resumed_config
 from fedexp.runner.signals import interruptible
 from fedexp.tracking._artifacts import save_artifacts, write_data_record
-
-
-SAMPLING = ("uniform", "by_size")
-ON_NONFINITE = ("stop", "skip_round")
-
-
-def validate(cfg):
-    """Checks the top-level keys; each component checks its own when it is built."""
-    missing = sorted(OmegaConf.missing_keys(cfg))
-    if missing:
-        raise ConfigError(f"{missing[0]} must be set (the config leaves it ???), e.g. {missing[0]}=…")
-    for key, minimum in (("num_rounds", 1), ("clients_per_round", 1), ("eval_every", 0), ("seed", 0)):
-        checks.integer(key, cfg.get(key), at_least=minimum)
-    checks.boolean("jit_compile", cfg.get("jit_compile"))
-    checks.one_of("client_sampling", cfg.get("client_sampling"), SAMPLING)
-    checks.one_of("on_nonfinite", cfg.get("on_nonfinite"), ON_NONFINITE)
-    checks.integer("checkpoint.every", cfg.checkpoint.get("every"), at_least=0)
-    checks.integer("checkpoint.keep", cfg.checkpoint.get("keep"), at_least=1)
-    checks.boolean("checkpoint.log_to_mlflow", cfg.checkpoint.get("log_to_mlflow"))
 
 
 def run_tags(cfg) -> dict:

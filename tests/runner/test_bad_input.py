@@ -23,7 +23,15 @@ from tests.conftest import TINY, all_runs, compose, store
     ("evaluation.centralized=false", "evaluation: centralized and federated are both false; switch at least one on"),
     ("evaluation.federated=true evaluation.clients_per_round=11",
      r"evaluation.clients_per_round must be an integer between 1 and the 10 test clients \(data.test_clients\)"),
-    ("+client_optimizer.lr=0.1", "client_optimizer: build_sgdm.. got an unexpected keyword argument 'lr'"),
+    ("+client_optimizer.lr=0.1", "client_optimizer: build_sgdm.. got an unexpected keyword argument 'lr'; "
+                                 "did you mean client_optimizer.learning_rate?"),
+    ("aggregator=clipping +aggregator.clip_nrm=1", "aggregator: build_clipping.. got an unexpected keyword argument "
+                                                   "'clip_nrm'; did you mean aggregator.clip_norm?"),
+    ("+num_round=3", "num_round: no such key; did you mean num_rounds. the keys here are: aggregator, checkpoint"),
+    ("+evaluation.federatd=true", "evaluation.federatd: no such key; did you mean evaluation.federated. the keys "
+                                  "here are: centralized, clients_per_round, federated"),
+    ("+checkpoint.evry=2", "checkpoint.evry: no such key; did you mean checkpoint.every?"),
+    ("+learning_rate=0.1", "learning_rate: no such key; the keys here are"),
     ("client_work.client_weighting=by_size", "client_work.client_weighting must be one of"),
     ("model.input_shape=[32,32,3]", r"model.input_shape: examples have 784 values; the model's input shape"),
     ("aggregator._target_=tests.runner.broken_blocks.build_fixed_mean",

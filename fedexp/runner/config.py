@@ -1,0 +1,58 @@
+"""The top level of the config: which keys there are, and their types and ranges, checked before
+TensorFlow is imported (a typo costs a fraction of a second). Each component's own keys are
+checked by its builder when it is built (`fedexp.runner.build`)."""
+
+import difflib
+
+from omegaconf import DictConfig, OmegaConf
+
+from fedexp import checks
+from fedexp.errors import ConfigError, InvalidValueError
+
+GROUPS = ("distributor", "client_work", "aggregator", "finalizer", "model", "client_optimizer", "server_optimizer",
+          "data", "tracking")
+SETTINGS = {  # the top-level keys that are not components, and the keys of those that are sections
+    "num_rounds": None, "clients_per_round": None, "eval_every": None, "client_sampling": None, "seed": None,
+    "device": None, "precision": None, "jit_compile": None, "schedules": None, "on_nonfinite": None, "resume": None,
+    "inspect": None, "evaluation": ("centralized", "federated", "clients_per_round"),
+    "checkpoint": ("every", "keep", "log_to_mlflow"),
+}
+SAMPLING = ("uniform", "by_size")
+ON_NONFINITE = ("stop", "skip_round")
+
+
+def unknown(key, allowed, where=""):
+    """Refuses `key`, naming the nearest allowed key."""
+    near = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    hint = f"did you mean {where}{near[0]}? " if near else ""
+    raise InvalidValueError(f"{where}{key}", f"{where}{key}: no such key; {hint}the keys here are: "
+                            f"{', '.join(sorted(allowed))}")
+
+
+def check_keys(cfg):
+    """Refuses a top-level key, or a key of a top-level section, that fedexp does not know."""
+    for key in cfg:
+        if key not in GROUPS and key not in SETTINGS:
+            unknown(key, [*GROUPS, *SETTINGS])
+    for section, keys in SETTINGS.items():
+        node = cfg.get(section)
+        if keys and isinstance(node, DictConfig):
+            for key in node:
+                if key not in keys:
+                    unknown(key, keys, f"{section}.")
+
+
+def validate(cfg):
+    """Checks the top-level keys; each component checks its own when it is built."""
+    check_keys(cfg)
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    if missing:
+        raise ConfigError(f"{missing[0]} must be set (the config leaves it ???), e.g. {missing[0]}=…")
+    for key, minimum in (("num_rounds", 1), ("clients_per_round", 1), ("eval_every", 0), ("seed", 0)):
+        checks.integer(key, cfg.get(key), at_least=minimum)
+    checks.boolean("jit_compile", cfg.get("jit_compile"))
+    checks.one_of("client_sampling", cfg.get("client_sampling"), SAMPLING)
+    checks.one_of("on_nonfinite", cfg.get("on_nonfinite"), ON_NONFINITE)
+    checks.integer("checkpoint.every", cfg.checkpoint.get("every"), at_least=0)
+    checks.integer("checkpoint.keep", cfg.checkpoint.get("keep"), at_least=1)
+    checks.boolean("checkpoint.log_to_mlflow", cfg.checkpoint.get("log_to_mlflow"))
