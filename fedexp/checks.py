@@ -1,6 +1,7 @@
 """Checks of a builder's arguments, each refusing a bad value with one `InvalidValueError`
 that names the key: `clip_norm must be a number > 0, found -1`."""
 
+import math
 import numbers
 
 from fedexp.errors import InvalidValueError
@@ -17,15 +18,37 @@ def _is_number(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def _is_finite(value):
+    return _is_number(value) and math.isfinite(value)
+
+
 def _is_integer(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def number(key, value, *, above=None, at_least=None, context=None):
-    """A real number `> above` or `>= at_least`."""
+    """A finite real number `> above` or `>= at_least`."""
     if above is not None:
-        return require(key, value, _is_number(value) and value > above, f"a number > {above}", context=context)
-    return require(key, value, _is_number(value) and value >= at_least, f"a number >= {at_least}", context=context)
+        return require(key, value, _is_finite(value) and value > above, f"a number > {above}", context=context)
+    return require(key, value, _is_finite(value) and value >= at_least, f"a number >= {at_least}", context=context)
+
+
+# A hyperparameter's range by its name (the last part of its key), wherever its value comes from: YAML, the
+# command line, a schedule's value at each round, the Python API. Any other: a finite number >= 0.
+RANGES = {
+    "momentum": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
+    "beta_1": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
+    "beta_2": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
+    "rho": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
+    "epsilon": (lambda v: v > 0, "a number > 0"),
+    "clip_norm": (lambda v: v > 0, "a number > 0"),
+}
+
+
+def hparam(key, value, *, context=None):
+    """A hyperparameter in its range (`RANGES`)."""
+    test, allowed = RANGES.get(key.rsplit(".", 1)[-1], (lambda v: v >= 0, "a number >= 0"))
+    return require(key, value, _is_finite(value) and test(value), allowed, context=context)
 
 
 def integer(key, value, *, at_least, at_most=None):

@@ -87,6 +87,14 @@ def build_schedules(tree, hparams, path=()):
     return schedules
 
 
+def check_schedules(schedules, rounds):
+    """Refuses a schedule whose value at any of rounds 1..`rounds` is outside its hyperparameter's range
+    (`checks.hparam`): what would be refused if set directly is refused when scheduled."""
+    for path, schedule in schedules.items():
+        for round_num in range(1, rounds + 1):
+            checks.hparam(f"schedules.{'.'.join(path)}", schedule(round_num), context=f"its value at round {round_num}")
+
+
 def _paths(tree, prefix=()):
     if not isinstance(tree, dict):
         return [".".join(prefix)]

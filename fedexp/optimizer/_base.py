@@ -35,7 +35,7 @@ def build_optimizer(name, hparams: dict, slots: Callable[[Any], dict], update) -
     the hyperparameters and `step` counts the updates so far, this one included.
     """
     for key, value in hparams.items():
-        checks.number(key, value, at_least=0, context=name)
+        checks.hparam(key, value, context=name)
 
     def initialize(specs):
         state = {k: tf.constant(v, tf.float32) for k, v in hparams.items()}

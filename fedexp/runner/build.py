@@ -20,7 +20,7 @@ from fedexp.data._federated import FederatedSplit
 from fedexp.errors import ConfigError, InvalidValueError
 from fedexp.evaluation import build_centralized_evaluation, build_federated_evaluation
 from fedexp.model._functional import functional_model, initial_weights_fn
-from fedexp.schedules import build_schedules
+from fedexp.schedules import build_schedules, check_schedules
 from fedexp.templates import LearningProcess, TemplateError, compose_learning_process
 
 
@@ -106,6 +106,7 @@ def build_experiment(cfg, devices=()) -> Experiment:
     try:
         tree = OmegaConf.to_container(cfg.schedules, resolve=True) if cfg.get("schedules") else {}
         schedules = build_schedules(tree, process.get_hparams(process.initialize()))
+        check_schedules(schedules, cfg.num_rounds)
     except ValueError as e:
         raise ConfigError(str(e)) from None
     return Experiment(process, data, model_fn, build_evaluation(cfg, model_fn, data), schedules)
