@@ -42,6 +42,8 @@ def build_dp_gaussian(value_type, inner, *, noise_multiplier=1.0, clients_per_ro
     checks.one_of("accountant", accountant, ACCOUNTANTS)
     if epsilon_budget is not None:
         checks.number("epsilon_budget", epsilon_budget, above=0)
+    if delta is not None:
+        checks.fraction("delta", delta)
     adaptive = target_quantile is not None
     count_stddev = clients_per_round / 20 if clipped_count_stddev is None else clipped_count_stddev
     if adaptive and not 2 * count_stddev > noise_multiplier:

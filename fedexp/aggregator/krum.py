@@ -29,12 +29,16 @@ def krum_scores(flat, f):
 def build_krum(value_type, *, f=1, multi=1, clients_per_round=None, name="krum"):
     """Krum tolerating `f` Byzantine clients (Multi-Krum with `multi` > 1). `clients_per_round`,
     when known (the `fedexp` command injects it), is checked against f. Returns an unweighted
-    `AggregationProcess`; raises ValueError for f < 0, multi < 1, or fewer than 2f + 3 clients."""
+    `AggregationProcess`; raises ValueError for f < 0, multi < 1, fewer than 2f + 3 clients, or
+    multi > clients_per_round - f."""
     checks.integer("f", f, at_least=0)
     checks.integer("multi", multi, at_least=1)
     if clients_per_round is not None and clients_per_round < 2 * f + 3:
         raise InvalidValueError("f", f"f={f} Byzantine clients need clients_per_round >= 2f + 3 = {2 * f + 3}, "
                          f"found {clients_per_round}")
+    if clients_per_round is not None and multi > clients_per_round - f:  # Blanchard et al.: m <= n - f
+        raise InvalidValueError("multi", f"multi must be at most clients_per_round - f = {clients_per_round - f} "
+                                f"(more would average Byzantine clients in), found {multi}")
 
     def reduce(value):
         best = tf.argsort(krum_scores(client_vectors(value), f))[:multi]
