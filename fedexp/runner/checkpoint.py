@@ -38,8 +38,6 @@ class CheckpointError(ConfigError):
 class Checkpoint(NamedTuple):
     folder: Path
     round: int
-    manifest: dict  # round, run_id, tracking_uri, overrides, config_sha256, files
-    config_yaml: str
     state: Any  # the learning-process state, shaped as the process's `state_type`
     history: list  # every round's metrics, with "round"
     seconds: float  # wall time of the rounds so far
@@ -103,10 +101,11 @@ def read_manifest(folder) -> dict:
         raise unusable(folder, e) from None
 
 
-def load(folder, *, state_type, monitors) -> Checkpoint:
-    """Reads the checkpoint in `folder`, checks the state against `state_type` and restores `monitors`."""
+def load(folder, *, state_type, monitors, manifest=None) -> Checkpoint:
+    """Reads the checkpoint in `folder` (its files checked by `read_manifest`, unless its `manifest` was
+    read already), checks the state against `state_type` and restores `monitors`."""
     folder = Path(folder)
-    manifest = read_manifest(folder)
+    manifest = manifest or read_manifest(folder)
     try:
         with np.load(folder / "state.npz") as npz:
             state = restore_state([npz[f"arr_{i}"] for i in range(len(npz.files))], state_type)
@@ -116,9 +115,8 @@ def load(folder, *, state_type, monitors) -> Checkpoint:
         for monitor, monitor_state in zip(monitors, monitor_states):
             monitor.set_state(monitor_state)
         history = json.loads((folder / "history.json").read_text())
-        config_yaml = manifest.pop("config_yaml")
-        return Checkpoint(folder, manifest["round"], manifest, config_yaml, state, history["rounds"],
-                          history["seconds"], history["stopped"])
+        return Checkpoint(folder, manifest["round"], state, history["rounds"], history["seconds"],
+                          history["stopped"])
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise unusable(folder, e) from None
 

@@ -82,7 +82,8 @@ def run(cfg, devices) -> dict:
     experiment = build_experiment(cfg, devices)
     if saved:
         changes = check_changes(saved["config_yaml"], cfg, target.checkpoint)
-        start = load(target.checkpoint, state_type=experiment.process.state_type, monitors=experiment.process.monitors)
+        start = load(target.checkpoint, state_type=experiment.process.state_type, monitors=experiment.process.monitors,
+                     manifest=saved)
     resume_run_id = target.run_id or (saved or {}).get("run_id")
     root = target.checkpoint.parent if target.checkpoint else run_folder() / "checkpoints"
     with tracker.run(run_name=run_name(cfg), tags=run_tags(cfg), resume_run_id=resume_run_id):

@@ -20,7 +20,7 @@ import hydra
 from hydra.experimental.callback import Callback
 
 from fedexp.errors import ConfigError
-from fedexp.tracking.mlflow import PARENT_RUN_ENV, without_resume
+from fedexp.tracking.mlflow import PARENT_RUN_ENV
 
 
 class MlflowSweepCallback(Callback):
@@ -38,7 +38,7 @@ class MlflowSweepCallback(Callback):
             print(f"fedexp: error: {e}", file=sys.stderr)
             sys.exit(2)
         sweep = " ".join(config.hydra.overrides.task)
-        run = last_sweep(tracker, sweep) if config.get("resume") is True else None
+        run = tracker.last_run_with(sweep, sweep=True) if config.get("resume") is True else None
         if run is None:
             run = tracker.client.create_run(tracker.experiment_id(), run_name=f"sweep: {sweep}"[:250],
                                             tags={"fedexp.sweep": "true", "overrides": sweep})
@@ -75,15 +75,6 @@ class MlflowSweepCallback(Callback):
         client.set_terminated(parent, status)
         print(f"fedexp: sweep recorded as MLflow run {parent} with {len(children)} child run(s); "
               f"to see it: mlflow ui --backend-store-uri {self.tracker.uri}")
-
-
-def last_sweep(tracker, sweep):
-    """The newest sweep run made with the same overrides (`resume=…` aside), or None."""
-    for run in tracker.client.search_runs([tracker.experiment_id()], filter_string="tags.`fedexp.sweep` = 'true'",
-                                          order_by=["attributes.start_time DESC"]):
-        if without_resume(run.data.tags.get("overrides", "")) == without_resume(sweep):
-            return run
-    return None
 
 
 def comparison(client, children):

@@ -176,14 +176,15 @@ class MlflowTracker:
         except MlflowException:
             return None
 
-    def last_run_with(self, overrides: str):
+    def last_run_with(self, overrides: str, *, sweep=False):
         """The newest run of this experiment made with these command-line `overrides` (a `resume=`
-        aside) and, in a sweep, under the same parent run; None if there is none."""
-        parent = os.environ.get(PARENT_RUN_ENV)
+        aside): a sweep's parent run (`sweep`), or a run under the same parent as this process's;
+        None if there is none."""
+        parent = None if sweep else os.environ.get(PARENT_RUN_ENV)
         for run in self.client.search_runs([self.experiment_id()], order_by=["attributes.start_time DESC"],
                                            max_results=50000):
             tags = run.data.tags
-            if (tags.get("mlflow.parentRunId") == parent and "fedexp.sweep" not in tags
+            if (tags.get("mlflow.parentRunId") == parent and ("fedexp.sweep" in tags) == sweep
                     and without_resume(tags.get("overrides", "")) == without_resume(overrides)):
                 return run
         return None
