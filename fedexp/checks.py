@@ -36,6 +36,7 @@ def number(key, value, *, above=None, at_least=None, context=None):
 # A hyperparameter's range by its name (the last part of its key), wherever its value comes from: YAML, the
 # command line, a schedule's value at each round, the Python API. Any other: a finite number >= 0.
 RANGES = {
+    "learning_rate": (lambda v: v > 0, "a number > 0"),  # at 0 nothing learns: also server_/client_learning_rate
     "momentum": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "beta_1": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "beta_2": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
@@ -47,7 +48,9 @@ RANGES = {
 
 def hparam(key, value, *, context=None):
     """A hyperparameter in its range (`RANGES`)."""
-    test, allowed = RANGES.get(key.rsplit(".", 1)[-1], (lambda v: v >= 0, "a number >= 0"))
+    name = key.rsplit(".", 1)[-1]
+    test, allowed = RANGES.get("learning_rate" if name.endswith("learning_rate") else name,
+                               (lambda v: v >= 0, "a number >= 0"))
     return require(key, value, _is_finite(value) and test(value), allowed, context=context)
 
 

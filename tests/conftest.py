@@ -1,6 +1,7 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("FEDEXP_PLUGINS", "tests.runner")  # the blocks the tests build (fedexp.targets)
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -193,7 +193,8 @@ def build_local_training_client_work(model_fn, optimizer, client_weighting, *, t
 
     def next_fn(state, weights, data):
         trained, metrics = local.train(state["hparams"], state["round"], weights, data)
-        return MeasuredProcessOutput({**state, "round": state["round"] + 1},
-                                     model_delta(weighting, weights, trained, metrics), finalize_train_metrics(metrics))
+        result = model_delta(weighting, weights, trained, metrics)
+        return MeasuredProcessOutput({**state, "round": state["round"] + 1}, result,
+                                     finalize_train_metrics(metrics, result.update_weight))
 
     return local_training_process(initialize, next_fn, model, local, name=name)

@@ -43,10 +43,13 @@ def zero_if_non_finite(update, weight):
     return update, tf.where(ok, weight, 0.0)
 
 
-def finalize_train_metrics(metrics: TrainMetrics):
-    """TrainMetrics@CLIENTS -> {loss, accuracy, num_examples, num_batches}@SERVER."""
+def finalize_train_metrics(metrics: TrainMetrics, update_weight):
+    """(TrainMetrics@CLIENTS, the weight each client's update is sent with@CLIENTS) ->
+    {train: {loss, accuracy, num_examples, num_batches}, non_finite_updates}@SERVER, where
+    `non_finite_updates` counts the clients with examples whose update was zeroed for a NaN or Inf."""
     total = TrainMetrics(*(tf.reduce_sum(m) for m in metrics))
-    return {"train": {
+    dropped = (metrics.num_examples > 0) & tf.equal(update_weight, 0.0)
+    return {"non_finite_updates": tf.reduce_sum(tf.cast(dropped, tf.int64)), "train": {
         "loss": tf.math.divide_no_nan(total.loss_sum, total.num_examples),
         "accuracy": tf.math.divide_no_nan(total.correct, total.num_examples),
         "num_examples": tf.cast(total.num_examples, tf.int64),

@@ -28,7 +28,8 @@ def build_fed_sgd_client_work(model_fn, client_weighting=ClientWeighting.NUM_EXA
     def next_fn(state, weights, data):
         gradients, metrics = full_gradients(model, state["round"], weights, data)
         result = ClientResult(*zero_if_non_finite(gradients, update_weight(weighting, metrics)))
-        return MeasuredProcessOutput({"round": state["round"] + 1}, result, finalize_train_metrics(metrics))
+        return MeasuredProcessOutput({"round": state["round"] + 1}, result,
+                                     finalize_train_metrics(metrics, result.update_weight))
 
     init_fn = Computation(initialize)
     return ClientWorkProcess(

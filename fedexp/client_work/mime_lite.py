@@ -42,7 +42,7 @@ def build_mime_lite_client_work(model_fn, optimizer, client_weighting=ClientWeig
         optimizer_state, _ = optimizer.next(state["optimizer"], tf.nest.map_structure(tf.zeros_like, mean_gradient),
                                             mean_gradient)
         return MeasuredProcessOutput({"optimizer": optimizer_state, "round": state["round"] + 1},
-                                     ClientResult(result.update, weight), finalize_train_metrics(metrics))
+                                     ClientResult(result.update, weight), finalize_train_metrics(metrics, weight))
 
     def get_hparams(state):
         return optimizer.get_hparams(state["optimizer"])

@@ -79,7 +79,7 @@ def build_scaffold_client_work(model_fn, optimizer, num_clients, control_update=
                                                 state["client_controls"], new_c_i)
         control = tf.nest.map_structure(lambda cs, new, old: cs + tf.reduce_sum(new - old, 0) / num_clients,
                                         c, new_c_i, c_i)
-        measurements = {**finalize_train_metrics(metrics),
+        measurements = {**finalize_train_metrics(metrics, result.update_weight),
                         "control_norm": tf.linalg.global_norm(tf.nest.flatten(control)),
                         "controls_updated": tf.reduce_sum(tf.cast(keep, tf.int64))}
         return MeasuredProcessOutput({**state, "round": state["round"] + 1, "control": control,

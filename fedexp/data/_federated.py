@@ -5,6 +5,8 @@ Building a round's `Cohort` gathers the sampled clients' examples into padded
 no per-client `tf.data` pipeline is involved (DESIGN decision 3).
 """
 
+import copy
+
 import numpy as np
 import tensorflow as tf
 
@@ -100,12 +102,17 @@ class FederatedSplit:
     federated evaluation samples its clients.
     """
 
-    def __init__(self, train: FederatedData, test: FederatedData, *, batch_size, epochs, num_classes=None):
+    def __init__(self, train: FederatedData, test: FederatedData, *, batch_size, epochs, num_classes=None,
+                 sources=("the training split", "the test split"), key=None):
+        """`sources` name where `train` and `test` came from, and `key` the builder's key for them (`path`),
+        in the error refusing examples no round can learn from (`check_examples`)."""
         checks.integer("batch_size", batch_size, at_least=1)
         checks.integer("epochs", epochs, at_least=1)
         self.train, self.test = train, test
         self.batch_size, self.epochs = batch_size, epochs
         self.num_classes = num_classes or int(max(train.y.max(initial=0), test.y.max(initial=0))) + 1
+        for data, source in zip((train, test), sources):
+            check_examples(data, self.num_classes, source, key)
 
     @classmethod
     def partitioned(cls, x, y, test_x, test_y, *, partition, num_clients, test_clients, seed, cache_dir=None,
@@ -135,7 +142,26 @@ class FederatedSplit:
         if size != int(np.prod(feature_shape)):
             raise ValueError(f"examples have {size} values; the model's input shape {tuple(feature_shape)} "
                              f"needs {int(np.prod(feature_shape))}")
-        train, test = (FederatedData(d.x.reshape(-1, *feature_shape), d.y, d.client_sizes, d.order)
-                       for d in (self.train, self.test))
-        return FederatedSplit(train, test, batch_size=self.batch_size, epochs=self.epochs,
-                              num_classes=self.num_classes)
+        split = copy.copy(self)  # the examples were checked when it was made
+        split.train, split.test = (FederatedData(d.x.reshape(-1, *feature_shape), d.y, d.client_sizes, d.order)
+                                   for d in (self.train, self.test))
+        return split
+
+
+def check_examples(data: FederatedData, num_classes, source, key=None):
+    """Refuses examples of `data`'s clients that no round can learn from — a feature that is NaN or
+    infinite, a label outside [0, num_classes) — with how many there are and the first client holding
+    one: `{key}: {source} has 3 examples with a feature that is NaN or infinite, the first in client 7`."""
+    flat = data.x.reshape(len(data.x), -1)
+    finite = np.ones(len(flat), bool) if not np.issubdtype(flat.dtype, np.inexact) or not flat.size else \
+        np.isfinite(flat.max(axis=1)) & np.isfinite(flat.min(axis=1))  # NaN and inf survive max/min; no copy
+    for bad, what in ((~finite[data.order], "a feature that is NaN or infinite"),
+                      (((data.y < 0) | (data.y >= num_classes))[data.order],
+                       f"a label outside 0..{num_classes - 1} ({num_classes} classes)")):
+        if bad.any():
+            client = int(np.searchsorted(data.offsets, np.argmax(bad), side="right")) - 1
+            count = int(bad.sum())
+            problem = f"{source} has {count} example{'s' * (count > 1)} with {what}, the first in client {client}"
+            if key:
+                checks.refuse(key, problem)
+            raise ValueError(problem)

@@ -34,25 +34,28 @@ def build_federated_emnist(*, path, digits_only=True, batch_size=20, epochs=1):
         expected = " or ".join(f"{name.format('train')} and {name.format('test')}" for name in names)
         checks.refuse("path", f"{folder} does not hold {expected}; download TFF's federated EMNIST there "
                       f"(see fedexp/data/federated_emnist.py)")
-    keep = (lambda y: y < 10) if digits_only else (lambda y: np.ones(len(y), bool))
-    train, test = (_read(f, keep) for f in files)
+    digits_of_all = digits_only and name == FILES[False]
+    train, test = (_read(f, digits_of_all) for f in files)
     writers = sorted(set(train) & set(test))
     if not writers:
         checks.refuse("path", f"no writer in {files[0].name} has examples in {files[1].name}")
     return FederatedSplit(_federated(train, writers), _federated(test, writers), batch_size=batch_size,
-                          epochs=epochs, num_classes=10 if digits_only else 62)
+                          epochs=epochs, num_classes=10 if digits_only else 62, key="path",
+                          sources=[str(f) for f in files])
 
 
-def _read(file, keep):
-    """{writer id: (pixels [n, 28, 28], labels [n])} of the writers with examples kept."""
+def _read(file, digits_of_all):
+    """{writer id: (pixels [n, 28, 28], labels [n])}; with `digits_of_all` only the digits (labels 0-9) of
+    the full files are kept, and the writers who wrote none are left out."""
     import h5py
     try:
         with h5py.File(file, "r") as f:
             examples = {}
             for writer, group in f["examples"].items():
                 x, y = np.asarray(group["pixels"], np.float32), np.asarray(group["label"]).astype(np.int32)
-                if keep(y).any():
-                    examples[writer] = (x[keep(y)], y[keep(y)])
+                kept = (y >= 0) & (y < 10) if digits_of_all else np.ones(len(y), bool)
+                if kept.any():
+                    examples[writer] = (x[kept], y[kept])
             return examples
     except (OSError, KeyError) as e:
         checks.refuse("path", f"{file} is not a TFF federated EMNIST file (examples/<writer>/pixels|label): {e}")

@@ -43,7 +43,8 @@ def build_tfds(*, name, data_dir=None, download=False, train_split="train", test
     return FederatedSplit.partitioned(x, y, test_x, test_y, partition=partition or build_iid(),
                                       num_clients=num_clients, test_clients=test_clients, seed=seed,
                                       cache_dir=cache_dir, batch_size=batch_size, epochs=epochs,
-                                      num_classes=getattr(label, "num_classes", None))
+                                      num_classes=getattr(label, "num_classes", None), key="name",
+                                      sources=(f"{name}[{train_split}]", f"{name}[{test_split}]"))
 
 
 def _load(tfds, name, key, split, data_dir, download, features_key, labels_key):

@@ -15,7 +15,7 @@ import hydra
 from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from fedexp import checks
+from fedexp import checks, targets
 from fedexp.data._federated import FederatedSplit
 from fedexp.errors import ConfigError, InvalidValueError
 from fedexp.evaluation import build_centralized_evaluation, build_federated_evaluation
@@ -41,6 +41,7 @@ def instantiate(cfg, key, **available):
     node = OmegaConf.select(cfg, key)
     if node is None:
         return None
+    targets.check(node, key)  # before anything it names is imported (the Python API may skip `validate`)
     # Nested components (an aggregator's `inner`) first, with the same injections: TFF's factory nesting.
     nested = {k: instantiate(cfg, f"{key}.{k}", **available) for k, v in node.items()
               if isinstance(v, DictConfig) and "_target_" in v}
@@ -87,6 +88,10 @@ def build_experiment(cfg, devices=()) -> Experiment:
         data = data.reshaped(model.feature_shape)
     except ValueError as e:
         raise ConfigError(f"model.input_shape: {e}") from None
+    outputs = model.keras_model.outputs[0].shape[-1]
+    if outputs != 1 and outputs < data.num_classes:  # one output: binary or regression, its own loss
+        raise ConfigError(f"model.num_classes: the model has {outputs} outputs, but the data has {data.num_classes} "
+                          f"classes (labels 0..{data.num_classes - 1}); leave it null to take it from the data")
     checks.require("clients_per_round", cfg.clients_per_round, cfg.clients_per_round <= data.train.num_clients,
                    f"at most the number of clients ({data.train.num_clients})")
     weights = model.weights_type

@@ -1,4 +1,5 @@
-"""The `fedexp` command: a thin Hydra entry point around `train(cfg)`."""
+"""The `fedexp` command: a thin Hydra entry point around `train(cfg)`, after a preflight of what
+Hydra itself would run from the config (`fedexp.runner.preflight`)."""
 
 import os
 import signal
@@ -12,8 +13,22 @@ import hydra  # noqa: E402
 CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")  # shipped inside the package
 
 
+def main():
+    """The console script: the config Hydra is about to compose is checked, then Hydra runs the job(s)."""
+    from fedexp.errors import ConfigError
+    from fedexp.runner import preflight
+    try:
+        cfg = preflight.compose(sys.argv[1:], CONFIG_DIR, __file__)
+        if cfg is not None:
+            preflight.check(cfg)
+    except ConfigError as e:
+        print(f"fedexp: error: {e}", file=sys.stderr)
+        sys.exit(2)
+    job()
+
+
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
-def main(cfg):
+def job(cfg):
     from fedexp.errors import ConfigError
     from fedexp.runner.config import validate
     try:

@@ -6,7 +6,7 @@ import difflib
 
 from omegaconf import DictConfig, OmegaConf
 
-from fedexp import checks
+from fedexp import checks, targets
 from fedexp.errors import ConfigError, InvalidValueError
 
 GROUPS = ("distributor", "client_work", "aggregator", "finalizer", "model", "client_optimizer", "server_optimizer",
@@ -43,8 +43,10 @@ def check_keys(cfg):
 
 
 def validate(cfg):
-    """Checks the top-level keys; each component checks its own when it is built."""
+    """Checks the top-level keys and every `_target_` (`fedexp.targets`); each component checks its own
+    keys when it is built."""
     check_keys(cfg)
+    targets.check(cfg)
     missing = sorted(OmegaConf.missing_keys(cfg))
     if missing:
         raise ConfigError(f"{missing[0]} must be set (the config leaves it ???), e.g. {missing[0]}=…")

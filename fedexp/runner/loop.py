@@ -99,12 +99,19 @@ class Diverged(RuntimeError):
     where the last good checkpoint is."""
 
 
-def nonfinite(metrics) -> Optional[str]:
-    """What is not finite after a round: the clients' training loss or the global model, else None.
-    (The global norm is finite exactly when every weight is, short of an overflow past 1e19.)"""
+def nonfinite(metrics, clients) -> Optional[str]:
+    """Why a round cannot count, else None: the clients' training loss is not finite, every one of the
+    `clients` sent a non-finite update (each was zeroed: nothing was learnt), the aggregate was not finite
+    (the finalizer refused it), or the global model is not. (The global norm is finite exactly when every
+    weight is, short of an overflow past 1e19.)"""
     loss, norm = metrics.get("client_work/train/loss", 0.0), metrics["model/global_norm"]
+    dropped = int(metrics.get("client_work/non_finite_updates", 0))
     if not math.isfinite(loss):
-        return f"training loss {loss}"
+        return f"training loss {loss} ({dropped} of {clients} clients' updates non-finite)"
+    if dropped >= clients:
+        return f"every client's update was non-finite ({dropped} of {clients})"
+    if metrics.get("finalizer/update_non_finite"):
+        return "the aggregated update was non-finite (the finalizer refused it)"
     if not math.isfinite(norm):
         return f"model weights non-finite (global norm {norm})"
     return None
@@ -146,7 +153,7 @@ def run_rounds(experiment, *, rounds, clients_per_round, seed, by_size, eval_eve
             weights = process.get_model_weights(output.state)
             metrics = round_metrics(process, output, weights, tick)
             stopped = watch(process.monitors, round_num, metrics)
-            problem = nonfinite(metrics)
+            problem = nonfinite(metrics, clients_per_round)
             if problem and on_nonfinite == "stop":
                 log(metrics, step=round_num)
                 last = save(*good) and checkpoints.describe_last()

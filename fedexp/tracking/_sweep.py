@@ -19,6 +19,7 @@ from pathlib import Path
 import hydra
 from hydra.experimental.callback import Callback
 
+from fedexp import targets
 from fedexp.errors import ConfigError
 from fedexp.tracking.mlflow import PARENT_RUN_ENV
 
@@ -29,10 +30,11 @@ class MlflowSweepCallback(Callback):
         self.parent_run_id = None
 
     def on_multirun_start(self, config, **kwargs):
-        tracker = hydra.utils.instantiate(config.tracking)
-        if not tracker.enabled:
-            return
         try:
+            targets.check(config.tracking, "tracking")
+            tracker = hydra.utils.instantiate(config.tracking)
+            if not tracker.enabled:
+                return
             tracker.check()
         except ConfigError as e:
             print(f"fedexp: error: {e}", file=sys.stderr)

@@ -119,7 +119,14 @@ class MlflowTracker:
             except (urllib.error.URLError, OSError) as e:
                 raise ConfigError(f"tracking.uri: cannot reach the MLflow server at {self.uri} "
                                   f"({getattr(e, 'reason', e)}); start it or choose tracking=none") from None
-        self.experiment_id()
+        try:
+            self.experiment_id()
+        except ConfigError:
+            raise
+        except Exception as e:  # a database whose driver is not installed, or whose server is not there
+            raise ConfigError(f"tracking.uri: cannot open the store at {self.uri} ({type(e).__name__}: "
+                              f"{str(e).splitlines()[0] if str(e) else ''}); check the URI, the database's "
+                              f"Python driver and its server, or choose tracking=none") from None
 
     def experiment_id(self) -> str:
         """The experiment's id, creating it (and the store) if needed."""

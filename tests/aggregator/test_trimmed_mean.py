@@ -25,3 +25,11 @@ def test_one_wildly_wrong_client_is_trimmed_away():
 def test_beta_must_leave_values_to_average(beta):
     with pytest.raises(ValueError, match="beta must be a fraction in"):
         build_trimmed_mean((tf.TensorSpec([4]),), beta=beta)
+
+
+def test_a_beta_that_trims_nothing_of_the_cohort_is_refused():
+    with pytest.raises(ValueError, match=r"beta must be at least 1/clients_per_round = 0.2 to trim anything of 5 "
+                                         r"clients \(or 0 for a plain mean\), found 0.1"):
+        build_trimmed_mean((tf.TensorSpec([4]),), beta=0.1, clients_per_round=5)
+    build_trimmed_mean((tf.TensorSpec([4]),), beta=0.2, clients_per_round=5)  # trims one of each end
+    build_trimmed_mean((tf.TensorSpec([4]),), beta=0.0, clients_per_round=5)

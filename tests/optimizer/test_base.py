@@ -22,7 +22,7 @@ def test_hparams_round_trip_and_take_effect(build, problem):
 
 
 def test_bad_hyperparameters_are_refused():
-    with pytest.raises(ValueError, match="learning_rate must be a number >= 0, found -0.1"):
+    with pytest.raises(ValueError, match="learning_rate must be a number > 0, found -0.1"):
         fedexp.build_sgdm(learning_rate=-0.1)
     optimizer = fedexp.build_adam()
     with pytest.raises(KeyError, match="unknown hyperparameter"):

@@ -1,0 +1,107 @@
+"""What Hydra itself would run from a config, refused before Hydra runs anything.
+
+Hydra instantiates `hydra.callbacks`, the launcher and the sweeper, and hands `hydra.job_logging`
+and `hydra.hydra_logging` to `logging.config.dictConfig` (which calls whatever `()` or `class`
+names), all before fedexp's code is reached. So the `fedexp` command first composes the config
+as Hydra is about to — the same search path, `--config-path`, `--config-dir`, `--config-name`,
+overrides and mode — and refuses, in one line naming the key:
+
+- a callback other than fedexp's sweep recorder or one inside a declared plugin (`fedexp.targets`);
+- a launcher or sweeper outside Hydra's plugin packages, or a `_target_` anywhere else under `hydra`;
+- a logging factory other than `logging`'s handlers, formatters and filters or colorlog's
+  formatters, and an `ext://` object other than sys.stdout or sys.stderr;
+- an environment variable in `hydra.job.env_set`/`env_copy` outside ENVIRONMENT (LD_PRELOAD,
+  PYTHONPATH and the like would load code into whatever the job starts);
+- a sweep (`hydra.sweeper.params`) over Hydra's own keys, which Hydra refuses only on the command line;
+- a task `_target_` that is not allowed, so a sweep's callback never builds an unchecked tracker
+  (and a key the config does not have: each job checks its whole config again);
+- `--experimental-rerun`, which unpickles a file.
+
+Still trusted: `hydra.searchpath` entries `pkg://<module>` import that installed package while
+the config is composed, and what an allowed builder or installed Hydra plugin does with its values.
+"""
+
+import os
+import re
+from pathlib import Path
+
+from hydra._internal.hydra import Hydra
+from hydra._internal.utils import create_automatic_config_search_path, get_args_parser, run_and_report
+from hydra.core.config_search_path import SearchPathQuery
+from hydra.core.global_hydra import GlobalHydra
+from hydra.types import RunMode
+from omegaconf import OmegaConf, open_dict
+
+from fedexp import targets
+from fedexp.errors import ConfigError
+from fedexp.runner.config import check_keys
+
+CALLBACKS = ("fedexp.tracking._sweep.MlflowSweepCallback",)
+HYDRA_PLUGINS = ("hydra_plugins.", "hydra._internal.core_plugins.")
+LOGGING = re.compile(r"logging\.(handlers\.)?\w*(Handler|Formatter|Filter)|colorlog\.\w*Formatter")
+STREAMS = ("ext://sys.stdout", "ext://sys.stderr")
+ENVIRONMENT = re.compile(r"(CUDA|TF|OMP|MKL|OPENBLAS|NCCL)_\w+|XLA_FLAGS")
+
+
+def compose(argv, config_dir, calling_file):
+    """The config, `hydra` node included, that Hydra will compose for `argv`; None for the commands
+    that run no job (--help, --hydra-help, --cfg, --info, --shell-completion)."""
+    args = get_args_parser().parse_args(argv)
+    if args.experimental_rerun is not None:
+        raise ConfigError("--experimental-rerun unpickles a file, which can run any code; continue a run with "
+                          "resume=<its folder> instead")
+    if args.help or args.hydra_help or args.cfg or args.info or args.shell_completion:
+        return None
+    search_path = create_automatic_config_search_path(calling_file, None, args.config_path or config_dir)
+    if args.config_dir is not None:
+        if not os.path.isdir(args.config_dir):
+            return None  # Hydra says so itself
+        search_path.prepend(provider="command-line", path=f"file://{os.path.abspath(args.config_dir)}",
+                            anchor=SearchPathQuery(provider="schema"))
+    hydra = Hydra.create_main_hydra2(task_name=Path(calling_file).stem, config_search_path=search_path)
+    try:  # as Hydra.get_mode does; a run's composition can only differ from it by failing, before anything runs
+        return run_and_report(lambda: hydra.compose_config(args.config_name or "config", list(args.overrides),
+                                                           run_mode=RunMode.MULTIRUN, validate_sweep_overrides=False))
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def refuse(key, value, allowed):
+    shown = "a value that cannot be resolved here" if value is targets.UNRESOLVED else repr(value)
+    raise ConfigError(f"{key}: {shown} is not allowed; {allowed}")
+
+
+def check(cfg):
+    """Refuses what Hydra or the sweep recorder would run from `cfg` (composed, with its `hydra` node)."""
+    hydra = cfg.hydra
+    for path, name, value in targets.leaves(hydra, "hydra"):
+        parts = path.split(".")
+        if name == "_target_":
+            if parts[1] == "callbacks" and len(parts) == 4:
+                if value not in CALLBACKS and not targets.in_plugin(value):
+                    refuse(path, value, f"a callback is fedexp's ({CALLBACKS[0]}) or inside a declared plugin "
+                                        f"({targets.PLUGINS_ENV}=<module prefix>)")
+            elif parts[1] in ("launcher", "sweeper") and len(parts) == 3:
+                if not (isinstance(value, str) and value.startswith(HYDRA_PLUGINS)):
+                    refuse(path, value, "a launcher or sweeper is an installed Hydra plugin (hydra_plugins.…)")
+            else:
+                refuse(path, value, "Hydra instantiates only hydra.callbacks.<name>, hydra.launcher and hydra.sweeper")
+        elif parts[1] in ("job_logging", "hydra_logging"):
+            if name in ("()", "class") and not (isinstance(value, str) and LOGGING.fullmatch(value)):
+                refuse(path, value, "logging is configured with logging's handlers, formatters and filters "
+                                    "(logging.StreamHandler, logging.FileHandler, …) or colorlog's formatters")
+            if isinstance(value, str) and value.startswith("ext://") and value not in STREAMS:
+                refuse(path, value, f"the logging streams are {' and '.join(STREAMS)}")
+    env = hydra.job
+    for name in [*(env.get("env_set") or {}), *(env.get("env_copy") or [])]:
+        if not ENVIRONMENT.fullmatch(str(name)):
+            refuse(f"hydra.job.env_set.{name}", name, "a config may set CUDA_*, TF_*, XLA_FLAGS, OMP_*, MKL_*, "
+                                                     "OPENBLAS_*, NCCL_* (others would change the code that runs)")
+    for key in (OmegaConf.select(hydra, "sweeper.params") or {}):
+        if re.split(r"[./@]", str(key).lstrip("+~"))[0] == "hydra":
+            refuse(f"hydra.sweeper.params.{key}", key, "a sweep varies the experiment's keys, not Hydra's")
+    task = cfg.copy()
+    with open_dict(task):
+        del task["hydra"]
+    check_keys(task)  # a key the config has, every job has: a typo is refused before Hydra starts
+    targets.check(task)
