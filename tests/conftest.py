@@ -11,6 +11,13 @@ from fedexp.templates.client_data import cohort_type, pack_batches  # noqa: E402
 from fedexp.model.linear import build_linear  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def in_its_own_folder(tmp_path, monkeypatch):
+    """What a test writes into the working directory (`train()` outside the command checkpoints into it,
+    the default store is `outputs/mlflow.db` there) goes to its own folder, not the checkout."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture(scope="session")
 def digits():
     from fedexp.data.digits import load_digits

@@ -30,16 +30,27 @@ def unknown(key, allowed, where=""):
 
 
 def check_keys(cfg):
-    """Refuses a top-level key, or a key of a top-level section, that fedexp does not know."""
+    """Refuses a top-level key, or a key of a top-level section, that fedexp does not know, and a
+    section or component that is not a mapping (`evaluation=5`, a preset's `aggregator: 5`)."""
     for key in cfg:
         if key not in GROUPS and key not in SETTINGS:
             unknown(key, [*GROUPS, *SETTINGS])
     for section, keys in SETTINGS.items():
         node = cfg.get(section)
-        if keys and isinstance(node, DictConfig):
-            for key in node:
-                if key not in keys:
-                    unknown(key, keys, f"{section}.")
+        if keys and not isinstance(node, DictConfig):
+            raise InvalidValueError(section, f"{section} must be a mapping of {', '.join(keys)}, found {node!r}")
+        for key in node or () if keys else ():
+            if key not in keys:
+                unknown(key, keys, f"{section}.")
+    if not isinstance(cfg.get("schedules") or {}, (dict, DictConfig)):
+        raise InvalidValueError("schedules", f"schedules must be a mapping like the hyperparameters' "
+                                f"(client_work.learning_rate: {{kind: cosine, …}}), found {cfg.schedules!r}")
+    for group in GROUPS:
+        node = cfg.get(group)
+        if node is not None and not (isinstance(node, DictConfig) and "_target_" in node):
+            shown = OmegaConf.to_yaml(node).strip() if isinstance(node, DictConfig) else repr(node)
+            raise InvalidValueError(group, f"{group} must be a component (a mapping with its _target_; choose an "
+                                    f"option, see fedexp --help), found {shown}")
 
 
 def validate(cfg):

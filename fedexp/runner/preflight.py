@@ -26,7 +26,7 @@ import re
 from pathlib import Path
 
 from hydra._internal.hydra import Hydra
-from hydra._internal.utils import create_automatic_config_search_path, get_args_parser, run_and_report
+from hydra._internal.utils import create_automatic_config_search_path, get_args_parser
 from hydra.core.config_search_path import SearchPathQuery
 from hydra.core.global_hydra import GlobalHydra
 from hydra.types import RunMode
@@ -44,8 +44,9 @@ ENVIRONMENT = re.compile(r"(CUDA|TF|OMP|MKL|OPENBLAS|NCCL)_\w+|XLA_FLAGS")
 
 
 def compose(argv, config_dir, calling_file):
-    """The config, `hydra` node included, that Hydra will compose for `argv`; None for the commands
-    that run no job (--help, --hydra-help, --cfg, --info, --shell-completion)."""
+    """The config, `hydra` node included (`hydra.mode` set), that Hydra will compose for `argv`; None for
+    the commands that run no job (--help, --hydra-help, --cfg, --info, --shell-completion). A config that
+    does not compose is a `ConfigError` with Hydra's message on one line."""
     args = get_args_parser().parse_args(argv)
     if args.experimental_rerun is not None:
         raise ConfigError("--experimental-rerun unpickles a file, which can run any code; continue a run with "
@@ -55,15 +56,44 @@ def compose(argv, config_dir, calling_file):
     search_path = create_automatic_config_search_path(calling_file, None, args.config_path or config_dir)
     if args.config_dir is not None:
         if not os.path.isdir(args.config_dir):
-            return None  # Hydra says so itself
+            raise ConfigError(f"--config-dir: {os.path.abspath(args.config_dir)} is not a folder")
         search_path.prepend(provider="command-line", path=f"file://{os.path.abspath(args.config_dir)}",
                             anchor=SearchPathQuery(provider="schema"))
     hydra = Hydra.create_main_hydra2(task_name=Path(calling_file).stem, config_search_path=search_path)
     try:  # as Hydra.get_mode does; a run's composition can only differ from it by failing, before anything runs
-        return run_and_report(lambda: hydra.compose_config(args.config_name or "config", list(args.overrides),
-                                                           run_mode=RunMode.MULTIRUN, validate_sweep_overrides=False))
+        cfg = hydra.compose_config(args.config_name or "config", list(args.overrides), run_mode=RunMode.MULTIRUN,
+                                   validate_sweep_overrides=False)
+    except Exception as e:  # Hydra's own errors; some (a null group override) would come with a traceback
+        message = str(e).split("\nConfig search path:")[0]  # Hydra's list of folders says little here
+        raise ConfigError(" ".join(line.strip() for line in message.splitlines() if line.strip()) or repr(e)) from None
     finally:
         GlobalHydra.instance().clear()
+    if args.multirun or cfg.hydra.mode is None:
+        cfg.hydra.mode = RunMode.MULTIRUN if args.multirun else RunMode.RUN
+    return cfg
+
+
+def output_folder(cfg):
+    """Refuses a run (or sweep) folder Hydra could not create, by creating its first missing parent and
+    removing it again (permissions say too little for root)."""
+    key = "hydra.sweep.dir" if cfg.hydra.mode == RunMode.MULTIRUN else "hydra.run.dir"
+    try:
+        folder = Path(OmegaConf.select(cfg, key)).absolute()
+    except Exception:  # an interpolation only a job can resolve: Hydra will say
+        return
+    missing = None
+    for parent in (folder, *folder.parents):
+        if parent.exists():
+            break
+        missing = parent
+    try:
+        if missing is None and not folder.is_dir():
+            raise NotADirectoryError(f"{folder} is not a folder")
+        if missing is not None:
+            missing.mkdir()
+            missing.rmdir()
+    except OSError as e:
+        raise ConfigError(f"{key}: cannot create {folder} ({e.strerror or e})") from None
 
 
 def refuse(key, value, allowed):
@@ -105,3 +135,4 @@ def check(cfg):
         del task["hydra"]
     check_keys(task)  # a key the config has, every job has: a typo is refused before Hydra starts
     targets.check(task)
+    output_folder(cfg)
