@@ -22,7 +22,7 @@ def _is_finite(value):
     return _is_number(value) and math.isfinite(value)
 
 
-def _is_integer(value):
+def is_integer(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
@@ -57,8 +57,8 @@ def hparam(key, value, *, context=None):
 def integer(key, value, *, at_least, at_most=None):
     """An integer `>= at_least` (and `<= at_most`)."""
     if at_most is None:
-        return require(key, value, _is_integer(value) and value >= at_least, f"an integer >= {at_least}")
-    return require(key, value, _is_integer(value) and at_least <= value <= at_most,
+        return require(key, value, is_integer(value) and value >= at_least, f"an integer >= {at_least}")
+    return require(key, value, is_integer(value) and at_least <= value <= at_most,
                    f"an integer from {at_least} to {at_most}")
 
 

@@ -6,11 +6,13 @@ Conv(32, 3x3) -> Conv(64, 3x3) -> MaxPool(2x2) -> Dropout(0.25) -> Flatten
 
 import keras
 
-from fedexp.model._compile import compiled
+from fedexp.model._compile import check_shape, compiled
 
 
 def build_emnist_cnn(*, input_shape=(28, 28, 1), num_classes=62, seed=0):
     """Returns a `model_fn` for the EMNIST CNN (62 classes for EMNIST, 10 for digits)."""
+    check_shape(input_shape=input_shape, num_classes=num_classes, seed=seed)
+
     def model_fn():
         def init(i):
             return keras.initializers.GlorotUniform(seed=seed + i)

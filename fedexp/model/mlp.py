@@ -2,11 +2,13 @@
 
 import keras
 
-from fedexp.model._compile import compiled
+from fedexp.model._compile import check_shape, compiled
 
 
 def build_mlp(*, input_shape=(784,), hidden_units=(200, 200), num_classes=10, seed=0):
     """Returns a `model_fn` for an MLP (McMahan et al. 2017's 2NN with the defaults)."""
+    check_shape(input_shape=input_shape, num_classes=num_classes, seed=seed, hidden_units=hidden_units)
+
     def model_fn():
         layers = [keras.Input(tuple(input_shape)), keras.layers.Flatten()]
         for i, units in enumerate(hidden_units):

@@ -16,6 +16,7 @@ from fedexp.runner.loop import run_rounds
 from fedexp.runner.resume import newest_checkpoint
 from fedexp.runner.train import train
 from tests.conftest import TINY, all_runs, compose, store
+from tests.runner.test_cli import fedexp
 
 WATCHED = "aggregator._target_=tests.runner.monitored_blocks.build_watched_mean"  # a monitor with state
 
@@ -143,6 +144,19 @@ def test_resume_refuses_keys_that_change_results_and_allows_the_others(tmp_path,
     assert run_.info.status == "FINISHED" and extended["round"] == 5 and first["round"] == 3
     assert [m.step for m in client.get_metric_history(run_.info.run_id, "client_work/train/loss")] == [1, 2, 3, 4, 5]
     assert "num_rounds: 3 -> 5" in run_.data.tags["fedexp.resumed"] and "eval_every: 1 -> 0" in run_.data.tags["fedexp.resumed"]
+
+
+def test_a_shared_checkpoint_cannot_name_code_to_run(tmp_path):
+    """A checkpoint's manifest is data too: the overrides it brings are checked as the command line's."""
+    train(compose(*TINY, "num_rounds=1", "tracking=none"))  # into ./checkpoints (the test's own folder)
+    (folder,) = folders(tmp_path / "checkpoints")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["overrides"] += ["aggregator._target_=builtins.open", f"+aggregator._args_=[{tmp_path}/MARKER,w]"]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    result = fedexp(f"resume={folder}", cwd=tmp_path)  # the command composes the saved overrides, then its own
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "fedexp: error: aggregator._target_: 'builtins.open' is not allowed" in result.stderr, result.stderr
+    assert not (tmp_path / "MARKER").exists()
 
 
 def test_a_run_a_monitor_stopped_stays_stopped_when_resumed(tmp_path):

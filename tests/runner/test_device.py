@@ -11,8 +11,10 @@ MLP = [*TINY, "model=mlp", "model.hidden_units=[32]", "tracking=none", "num_roun
 
 
 @pytest.fixture(scope="module")
-def reference():
-    return {batched: train(compose(*MLP, f"client_work.batched={batched}")) for batched in ("true", "false")}
+def reference(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:  # its checkpoints go to a folder of its own, as each test's
+        patch.chdir(tmp_path_factory.mktemp("reference"))
+        return {batched: train(compose(*MLP, f"client_work.batched={batched}")) for batched in ("true", "false")}
 
 
 def close(a, b, rtol):
