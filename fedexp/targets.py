@@ -57,6 +57,10 @@ def allowed(target) -> bool:
 UNRESOLVED = object()  # a value whose interpolation cannot be resolved where it is checked
 
 
+def shown(value) -> str:
+    return "a value that cannot be resolved here" if value is UNRESOLVED else repr(value)
+
+
 def leaves(node, key="", depth=0):
     """Yields `(path, name, value)` for every value under `node` (a config, or plain dicts and lists), each
     interpolation resolved (`oc.create` can make a whole node; a value that cannot be resolved here is
@@ -83,5 +87,4 @@ def check(node, key=""):
     """Refuses the first `_target_` under `node` that is neither a fedexp builder nor in a declared plugin."""
     for path, name, target in leaves(node, key):
         if name == "_target_" and not allowed(target):
-            shown = "a value that cannot be resolved here" if target is UNRESOLVED else repr(target)
-            raise ConfigError(f"{path}: {shown} is not allowed; {HOW}")
+            raise ConfigError(f"{path}: {shown(target)} is not allowed; {HOW}")

@@ -36,12 +36,13 @@ def check_keys(cfg):
         if key not in GROUPS and key not in SETTINGS:
             unknown(key, [*GROUPS, *SETTINGS])
     for section, keys in SETTINGS.items():
-        node = cfg.get(section)
-        if keys and not isinstance(node, DictConfig):
-            raise InvalidValueError(section, f"{section} must be a mapping of {', '.join(keys)}, found {node!r}")
-        for key in node or () if keys else ():
-            if key not in keys:
-                unknown(key, keys, f"{section}.")
+        if keys:
+            node = cfg.get(section)
+            if not isinstance(node, DictConfig):
+                raise InvalidValueError(section, f"{section} must be a mapping of {', '.join(keys)}, found {node!r}")
+            for key in node:
+                if key not in keys:
+                    unknown(key, keys, f"{section}.")
     if not isinstance(cfg.get("schedules") or {}, (dict, DictConfig)):
         raise InvalidValueError("schedules", f"schedules must be a mapping like the hyperparameters' "
                                 f"(client_work.learning_rate: {{kind: cosine, …}}), found {cfg.schedules!r}")

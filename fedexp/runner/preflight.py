@@ -97,8 +97,7 @@ def output_folder(cfg):
 
 
 def refuse(key, value, allowed):
-    shown = "a value that cannot be resolved here" if value is targets.UNRESOLVED else repr(value)
-    raise ConfigError(f"{key}: {shown} is not allowed; {allowed}")
+    raise ConfigError(f"{key}: {targets.shown(value)} is not allowed; {allowed}")
 
 
 def check(cfg):
@@ -122,8 +121,7 @@ def check(cfg):
                                     "(logging.StreamHandler, logging.FileHandler, …) or colorlog's formatters")
             if isinstance(value, str) and value.startswith("ext://") and value not in STREAMS:
                 refuse(path, value, f"the logging streams are {' and '.join(STREAMS)}")
-    env = hydra.job
-    for name in [*(env.get("env_set") or {}), *(env.get("env_copy") or [])]:
+    for name in [*(hydra.job.get("env_set") or {}), *(hydra.job.get("env_copy") or [])]:
         if not ENVIRONMENT.fullmatch(str(name)):
             refuse(f"hydra.job.env_set.{name}", name, "a config may set CUDA_*, TF_*, XLA_FLAGS, OMP_*, MKL_*, "
                                                      "OPENBLAS_*, NCCL_* (others would change the code that runs)")

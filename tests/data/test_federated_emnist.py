@@ -34,7 +34,8 @@ def test_writers_are_the_clients(tmp_path):
 
 
 def test_digits_only_keeps_the_digits_of_the_full_files(tmp_path):
-    write(tmp_path, "fed_emnist_{}.h5", lambda w, n: np.minimum(np.arange(n) * 7 + w * 3, 61) if w < 3 else np.full(n, 40))
+    write(tmp_path, "fed_emnist_{}.h5",
+          lambda w, n: np.minimum(np.arange(n) * 7 + w * 3, 61) if w < 3 else np.full(n, 40))
     digits = build_federated_emnist(path=str(tmp_path), digits_only=True)
     assert digits.train.num_clients == 3 and digits.train.y.max() < 10  # writer 3 wrote no digit
     assert digits.train.client_sizes.tolist() == [2, 1, 1]  # labels 0 7 | 3 | 6

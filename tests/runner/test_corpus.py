@@ -149,13 +149,15 @@ CASES = [
     Case("typo", "a builder's argument", ["+client_optimizer.lr=0.1"],
          r"client_optimizer: build_sgdm.. got an unexpected keyword argument 'lr'; did you mean "
          r"client_optimizer.learning_rate\?"),
-    Case("typo", "an option", ["aggregator=meen"], r"^fedexp: error: In 'config': Could not find 'aggregator/meen' "
-                                                   r"Available options in 'aggregator': clipping dp_gaussian .* zeroing$"),
+    Case("typo", "an option", ["aggregator=meen"],
+         r"^fedexp: error: In 'config': Could not find 'aggregator/meen' Available options in 'aggregator': "
+         r"clipping dp_gaussian .* zeroing$"),
     Case("typo", "a null option", ["aggregator=null"], r"^fedexp: error: Config group override must be a string"),
     Case("typo", "a section given a number", ["evaluation=5"],
          r"evaluation must be a mapping of centralized, federated, clients_per_round, found 5"),
     Case("typo", "a component that is not one", ["--config-dir", "{tmp}/presets", "+algo=it"],
-         r"aggregator must be a component \(a mapping with its _target_; choose an option", files=preset("aggregator: 5\n")),
+         r"aggregator must be a component \(a mapping with its _target_; choose an option",
+         files=preset("aggregator: 5\n")),
     Case("typo", "a type", ["num_rounds=ten"], r"num_rounds must be an integer >= 1, found 'ten'"),
 
     # Values out of range, wherever they come from.
