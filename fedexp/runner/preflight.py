@@ -2,7 +2,7 @@
 
 Hydra instantiates `hydra.callbacks`, the launcher and the sweeper, and hands `hydra.job_logging`
 and `hydra.hydra_logging` to `logging.config.dictConfig` (which calls whatever `()` or `class`
-names), all before fedexp's code is reached. So the `fedexp` command first composes the config
+names; `--help` does too), all before fedexp's code is reached. So the `fedexp` command first composes the config
 as Hydra is about to — the same search path, `--config-path`, `--config-dir`, `--config-name`,
 overrides and mode — and refuses, in one line naming the key:
 
@@ -45,13 +45,14 @@ ENVIRONMENT = re.compile(r"(CUDA|TF|OMP|MKL|OPENBLAS|NCCL)_\w+|XLA_FLAGS")
 
 def compose(argv, config_dir, calling_file):
     """The config, `hydra` node included (`hydra.mode` set), that Hydra will compose for `argv`; None for
-    the commands that run no job (--help, --hydra-help, --cfg, --info, --shell-completion). A config that
-    does not compose is a `ConfigError` with Hydra's message on one line."""
+    the commands that only print it (--cfg, --info, --shell-completion; --help and --hydra-help configure
+    logging from it, so they are checked as a run). A config that does not compose is a `ConfigError`
+    with Hydra's message on one line."""
     args = get_args_parser().parse_args(argv)
     if args.experimental_rerun is not None:
         raise ConfigError("--experimental-rerun unpickles a file, which can run any code; continue a run with "
                           "resume=<its folder> instead")
-    if args.help or args.hydra_help or args.cfg or args.info or args.shell_completion:
+    if args.cfg or args.info or args.shell_completion:
         return None
     search_path = create_automatic_config_search_path(calling_file, None, args.config_path or config_dir)
     if args.config_dir is not None:

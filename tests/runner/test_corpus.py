@@ -120,6 +120,10 @@ CASES = [
          r"hydra.job_logging.handlers.it.\(\): 'builtins.open' is not allowed; logging is configured with",
          files=preset("hydra:\n  job_logging:\n    handlers:\n      it: {'()': builtins.open, file: '{tmp}/MARKER', "
                       "mode: w}\n")),
+    Case("code", "logging factory shown --help", ["--help", "--config-dir", "{tmp}/presets", "+algo=it"],
+         r"hydra.hydra_logging.handlers.it.\(\): 'builtins.open' is not allowed",
+         files=preset("hydra:\n  hydra_logging:\n    handlers:\n      it: {'()': builtins.open, file: '{tmp}/MARKER', "
+                      "mode: w}\n")),
     Case("code", "logging stream", ["--config-dir", "{tmp}/presets", "+algo=it"],
          r"hydra.hydra_logging.handlers.console.stream: 'ext://os.system' is not allowed",
          files=preset("hydra:\n  hydra_logging:\n    handlers:\n      console: {stream: 'ext://os.system'}\n")),
