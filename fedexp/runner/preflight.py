@@ -122,7 +122,7 @@ def check(cfg):
                                     "(logging.StreamHandler, logging.FileHandler, …) or colorlog's formatters")
             if isinstance(value, str) and value.startswith("ext://") and value not in STREAMS:
                 refuse(path, value, f"the logging streams are {' and '.join(STREAMS)}")
-    for name in [*(hydra.job.get("env_set") or {}), *(hydra.job.get("env_copy") or [])]:
+    for name in hydra.job.get("env_set") or ():  # Hydra copies env_copy's variables into it when composing
         if not ENVIRONMENT.fullmatch(str(name)):
             refuse(f"hydra.job.env_set.{name}", name, "a config may set CUDA_*, TF_*, XLA_FLAGS, OMP_*, MKL_*, "
                                                      "OPENBLAS_*, NCCL_* (others would change the code that runs)")
