@@ -104,11 +104,12 @@ class FederatedSplit:
 
     def __init__(self, train: FederatedData, test: FederatedData, *, batch_size, epochs, num_classes=None,
                  sources=("the training split", "the test split"), key=None):
-        """`sources` name where `train` and `test` came from, and `key` the builder's key for them (`path`),
-        in the error refusing examples no round can learn from (`check_examples`)."""
+        """`sources` name where `train` and `test` came from (a file, or a description), and `key` the builder's
+        key for them (`path`), in the error refusing examples no round can learn from (`check_examples`)."""
         checks.integer("batch_size", batch_size, at_least=1)
         checks.integer("epochs", epochs, at_least=1)
         self.train, self.test = train, test
+        self.sources = tuple(sources)
         self.batch_size, self.epochs = batch_size, epochs
         self.num_classes = num_classes or int(max(train.y.max(initial=0), test.y.max(initial=0))) + 1
         for data, source in zip((train, test), sources):

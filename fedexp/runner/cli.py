@@ -1,14 +1,11 @@
 """The `fedexp` command: a thin Hydra entry point around `train(cfg)`, after a preflight of what
 Hydra itself would run from the config (`fedexp.runner.preflight`)."""
 
-import os
 import signal
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
-
-import hydra  # noqa: E402
+import hydra
 
 CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")  # shipped inside the package
 
@@ -16,7 +13,7 @@ CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")  # shipped inside
 def main():
     """The console script: the config Hydra is about to compose is checked, then Hydra runs the job(s)."""
     from fedexp.errors import ConfigError
-    from fedexp.runner import preflight
+    from fedexp.runner import preflight, quiet
     try:
         cfg = preflight.compose(sys.argv[1:], CONFIG_DIR, __file__)
         if cfg is not None:
@@ -24,6 +21,7 @@ def main():
     except ConfigError as e:
         print(f"fedexp: error: {e}", file=sys.stderr)
         sys.exit(2)
+    quiet.set_log_levels(cfg is not None and cfg.hydra.verbose)
     job()
 
 
@@ -36,6 +34,9 @@ def job(cfg):
     except ConfigError as e:
         print(f"fedexp: error: {e}", file=sys.stderr)
         sys.exit(2)
+    from hydra.core.hydra_config import HydraConfig
+    from fedexp.runner import quiet
+    quiet.start_tensorflow(verbose=HydraConfig.get().verbose)
     from fedexp.runner.loop import Diverged
     from fedexp.runner.train import train
     from fedexp.templates import TemplateError

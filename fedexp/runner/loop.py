@@ -183,5 +183,5 @@ def run_rounds(experiment, *, rounds, clients_per_round, seed, by_size, eval_eve
     finally:
         progress.close()
     if skipped:
-        print(f"fedexp: {skipped} round(s) skipped with non-finite values (on_nonfinite=skip_round)")
+        log.info(f"{skipped} round(s) skipped with non-finite values (on_nonfinite=skip_round)")
     return Rounds(history, weights, stopped, seconds_before + time.perf_counter() - start)

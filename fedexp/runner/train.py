@@ -1,7 +1,7 @@
 """One experiment: validate the config, build it, run its rounds (`fedexp.runner.loop`) in an
 MLflow run, and leave its artifacts and a summary."""
 
-import subprocess
+import logging
 import sys
 from pathlib import Path
 
@@ -18,24 +18,20 @@ from fedexp.runner.config import validate
 from fedexp.runner.loop import flatten, headline, run_rounds
 from fedexp.runner.resume import check_changes, find_target, overrides, resumed_config
 from fedexp.runner.signals import interruptible
+from fedexp.tracking import _identity as identity
 from fedexp.tracking._artifacts import save_artifacts, write_data_record
+from fedexp.tracking._dataset import data_params, dataset_inputs
+
+log = logging.getLogger("fedexp")
 
 
-def run_tags(cfg) -> dict:
-    tags = {"fedexp.version": fedexp.__version__}
+def run_tags(run_overrides) -> dict:
+    """fedexp's tags (its version, the preset, the overrides `resume=true` matches on) and MLflow's
+    system tags and description."""
+    tags = {"fedexp.version": fedexp.__version__, **identity.system_tags(run_overrides)}
     if HydraConfig.initialized():
-        hydra_cfg = HydraConfig.get()
-        tags.update({f"choice.{group}": option for group, option in hydra_cfg.runtime.choices.items()
-                     if not group.startswith("hydra/") and option is not None})
-        tags["algo"] = hydra_cfg.runtime.choices.get("algo") or "none"
-        tags["overrides"] = " ".join(hydra_cfg.overrides.task)
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                                cwd=Path(fedexp.__file__).parent)
-        if commit.returncode == 0:
-            tags["mlflow.source.git.commit"] = commit.stdout.strip()
-    except OSError:
-        pass
+        tags["algo"] = identity.choices()["algo"]
+        tags["overrides"] = " ".join(HydraConfig.get().overrides.task)
     return tags
 
 
@@ -56,7 +52,8 @@ def inspect(cfg) -> dict:
     data = instantiate(cfg, "data")
     summary = summarize(data)
     csv_path, png_path = write_data_record(data, run_folder(), seed=cfg.seed)
-    print(f"fedexp: data: {describe(summary)}\nfedexp: per-client counts {csv_path}, label heatmap {png_path}")
+    log.info(f"data: {describe(summary)}")
+    log.info(f"per-client counts {csv_path}, label heatmap {png_path}")
     return summary
 
 
@@ -70,7 +67,7 @@ def run(cfg, devices) -> dict:
     tracker.check()
     target = find_target(cfg, tracker)
     if target.finished is not None:
-        print(f"fedexp: run {target.run_id} already finished its {cfg.num_rounds} rounds; nothing to resume")
+        log.info(f"run {target.run_id} already finished its {cfg.num_rounds} rounds; nothing to resume")
         return target.finished
     saved, run_overrides, start, changes = None, overrides(), None, []
     if target.checkpoint:
@@ -86,8 +83,10 @@ def run(cfg, devices) -> dict:
                      manifest=saved)
     resume_run_id = target.run_id or (saved or {}).get("run_id")
     root = target.checkpoint.parent if target.checkpoint else run_folder() / "checkpoints"
-    with tracker.run(run_name=run_name(cfg), tags=run_tags(cfg), resume_run_id=resume_run_id):
-        logged = record_start(tracker, cfg, experiment, resume_run_id, start, changes)
+    swept = tracker.sweep_axes() if tracker.enabled else []
+    with tracker.run(run_name=identity.run_name(identity.choices(), swept, identity.job_values(run_overrides)),
+                     tags=run_tags(run_overrides), resume_run_id=resume_run_id):
+        logged = record_start(tracker, cfg, experiment, resume_run_id, start, changes, swept)
         tracker.set_tags({"fedexp.checkpoints": root.absolute(), "fedexp.resume": f"fedexp resume={root.parent.absolute()}"})
         upload = (lambda folder: tracker.log_artifacts(folder, f"checkpoints/{folder.name}")) \
             if cfg.checkpoint.log_to_mlflow else None
@@ -109,50 +108,54 @@ def run(cfg, devices) -> dict:
             raise
         if done.stopped:
             tracker.set_tags({"stopped": done.stopped})
-            print(f"fedexp: stopped: {done.stopped}")
+            log.info(f"stopped: {done.stopped}")
         log_new({"time/total_seconds": done.seconds}, step=len(done.history))
         if tracker.enabled:
             save_artifacts(cfg, tracker, experiment, done.weights, done.history)
     print_summary(done)
-    print(f"fedexp: {tracker.describe()}")
+    for line in tracker.describe().splitlines():
+        log.info(line)
     return done.history[-1]
 
 
-def record_start(tracker, cfg, experiment, resume_run_id, start, changes) -> int:
-    """A new run's parameters and data summary; for a resumed run, where it goes on from and what
-    changed. Returns the last round the run has logged already."""
+def record_start(tracker, cfg, experiment, resume_run_id, start, changes, swept=()) -> int:
+    """A new run's parameters (the options chosen and the swept keys first, then the whole resolved
+    config), its data; for a resumed run, where it goes on from and what changed. Returns the last
+    round the run has logged already."""
     if not resume_run_id:
-        tracker.log_params(flatten(OmegaConf.to_container(cfg, resolve=True), "."))
+        config = flatten(OmegaConf.to_container(cfg, resolve=True), ".")
+        tracker.log_params({**identity.choices(), **{k: config[k] for k in swept if k in config}, **config})
         tracker.set_tags({"tracking.uri": getattr(tracker, "uri", "none")})
-        log_data_summary(tracker, experiment.data)
+        record_data(tracker, cfg, experiment.data)
         return 0
     after = start.round if start else 0
-    print(f"fedexp: resuming run {resume_run_id} after round {after}" + (f" from {start.folder}" if start else "")
-          + "".join(f"; {c}" for c in changes))
+    log.info(f"resuming run {resume_run_id} after round {after}" + (f" from {start.folder}" if start else "")
+             + "".join(f"; {c}" for c in changes))
     tracker.set_tags({"fedexp.resumed": "; ".join([f"after round {after}", *changes])})
     return tracker.logged_through(resume_run_id) if tracker.enabled else 0
+
+
+def record_data(tracker, cfg, data):
+    """Once per run, before round 1: the data's statistics as `data/…` params and its splits as MLflow
+    dataset inputs (the per-client label counts and their heatmap go with the other artifacts at
+    the end: drawing them takes ~0.7 s)."""
+    summary = summarize(data)
+    log.info(f"data: {describe(summary)}")
+    if not tracker.enabled:
+        return
+    tracker.log_params(data_params(summary))
+    partition = cfg.data.get("partition") or {}
+    described = " ".join([identity.choices().get("data/partition", "as stored"),
+                          *(f"{k}={v}" for k, v in partition.items() if k != "_target_")])
+    tracker.log_inputs(dataset_inputs(data, name=identity.choices().get("data", "data"), builder=cfg.data._target_,
+                                      partition=described))
 
 
 def print_summary(done):
     final, rounds, wall = done.history[-1], len(done.history), done.seconds
     name = headline(final)
-    print(f"fedexp: {rounds} rounds in {wall:.1f} s ({wall / rounds:.2f} s/round; round 1 done "
-          f"{done.history[0]['time/start_to_round_1_seconds']:.1f} s after start): "
-          f"{name.replace('_', ' ')} accuracy {final[f'{name}/accuracy']:.4f}, "
-          f"{name.replace('_', ' ')} loss {final[f'{name}/loss']:.4f}, "
-          f"train accuracy {final.get('client_work/train/accuracy', float('nan')):.4f}")
-
-
-def run_name(cfg):
-    if HydraConfig.initialized():
-        choices = HydraConfig.get().runtime.choices
-        return f"{choices.get('algo') or choices.get('client_work')}-{choices.get('model')}"
-    return None
-
-
-def log_data_summary(tracker, data):
-    """Once per run, before round 1: `data/…` at step 0 (the per-client label counts and
-    their heatmap go with the other artifacts at the end: drawing them takes ~0.7 s)."""
-    summary = summarize(data)
-    print(f"fedexp: data: {describe(summary)}")
-    tracker.log_metrics({f"data/{k}": v for k, v in summary.items()}, step=0)
+    log.info(f"{rounds} rounds in {wall:.1f} s ({wall / rounds:.2f} s/round; round 1 done "
+             f"{done.history[0]['time/start_to_round_1_seconds']:.1f} s after start): "
+             f"{name.replace('_', ' ')} accuracy {final[f'{name}/accuracy']:.4f}, "
+             f"{name.replace('_', ' ')} loss {final[f'{name}/loss']:.4f}, "
+             f"train accuracy {final.get('client_work/train/accuracy', float('nan')):.4f}")

@@ -1,5 +1,6 @@
-"""What a run leaves besides its metrics: the resolved config, Hydra's folder, the final model,
-the learning curve, and the data record (every client's label counts and their heatmap)."""
+"""What a run leaves besides its metrics: the resolved config, Hydra's folder, the final model (an
+MLflow model that `mlflow.pyfunc.load_model` loads), the learning curve, and the data record
+(every client's label counts and their heatmap)."""
 
 import csv
 import tempfile
@@ -21,15 +22,24 @@ def save_artifacts(cfg, tracker, experiment, weights, history):
         hydra_dir = Path(HydraConfig.get().runtime.output_dir) / ".hydra"
         if hydra_dir.is_dir():
             tracker.log_artifacts(hydra_dir, "hydra")
+    tracker.log_model(*keras_model(experiment.model_fn, weights, experiment.data.test_x[:1]))
     with tempfile.TemporaryDirectory() as tmp:
-        model = experiment.model_fn()
-        weights.assign_to(model)
-        model.save(Path(tmp) / "model.keras")
-        tracker.log_artifact(Path(tmp) / "model.keras", "model")
         plot_learning_curve(history, Path(tmp) / "learning_curve.png")
         tracker.log_artifact(Path(tmp) / "learning_curve.png", "plots")
         for path in write_data_record(experiment.data, Path(tmp), seed=cfg.seed):
             tracker.log_artifact(path, "data")
+
+
+def keras_model(model_fn, weights, example):
+    """(model, signature): the final model as a plain Keras model (no training configuration: it predicts
+    logits), and MLflow's signature of its input and output, from one `example`."""
+    import keras
+    from mlflow.models import infer_signature
+    compiled = model_fn()
+    weights.assign_to(compiled)
+    model = keras.models.clone_model(compiled)
+    model.set_weights(compiled.get_weights())
+    return model, infer_signature(example, keras.ops.convert_to_numpy(model(example)))
 
 
 def write_data_record(split, folder, *, seed, sample=50):

@@ -28,15 +28,19 @@ def plot_learning_curve(history, path):
     plt.close(fig)
 
 
-def plot_sweep(curves, path):
-    """Eval accuracy against round, one line per job of a sweep: `curves[label] = [(round, accuracy), ...]`."""
+def plot_sweep(curves, bands, path):
+    """Eval accuracy against round, one line per job of a sweep (`curves[label] = [(round, accuracy), ...]`)
+    or per group of seeds, its mean with the 95% confidence band (`bands[label] = [(round, low, high), ...]`)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for label, points in curves.items():
         if points:
-            ax.plot(*zip(*points), marker="o", label=label)
+            line, = ax.plot(*zip(*points), marker="o", label=label)
+            if bands.get(label):
+                rounds, low, high = zip(*bands[label])
+                ax.fill_between(rounds, low, high, color=line.get_color(), alpha=0.2)
     ax.set_xlabel("round")
-    ax.set_ylabel("eval accuracy")
+    ax.set_ylabel("eval accuracy" + (" (mean, 95% interval over seeds)" if bands else ""))
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     fig.tight_layout()

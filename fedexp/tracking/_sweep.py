@@ -1,16 +1,17 @@
 """A Hydra callback that groups a sweep's jobs under one MLflow parent run.
 
 Before any job starts it creates the store, the experiment and the parent run (so that
-parallel jobs do not race on a fresh SQLite file); each job's run becomes a child. With
-`resume=true` it takes the newest sweep of the same overrides as the parent instead, and
-each job finds its own child there (`fedexp.runner.resume`). When
-the sweep ends, the parent gets a comparison of its children: swept values -> final eval
-accuracy and loss, rounds and wall time, as CSV, Markdown and a plot.
+parallel jobs do not race on a fresh SQLite file), named by the sweep's axes, with the axes
+(swept keys and their values) as params and in the `fedexp.swept` tag, from which each job
+names its own run; each job's run becomes a child. With `resume=true` it takes the newest
+sweep of the same overrides as the parent instead, and each job finds its own child there
+(`fedexp.runner.resume`). When the sweep ends the parent gets the best child's final metrics
+and id, and a comparison of the children (`fedexp.tracking._compare`) as CSV, Markdown, a
+plot and its description; a sweep over `seed` is compared by mean ± std and 95% interval.
 """
 
 import atexit
-import csv
-import io
+import json
 import os
 import sys
 import tempfile
@@ -21,6 +22,8 @@ from hydra.experimental.callback import Callback
 
 from fedexp import targets
 from fedexp.errors import ConfigError
+from fedexp.tracking import _compare as compare
+from fedexp.tracking import _identity as identity
 from fedexp.tracking.mlflow import PARENT_RUN_ENV
 
 
@@ -28,6 +31,7 @@ class MlflowSweepCallback(Callback):
     def __init__(self):
         self.tracker = None
         self.parent_run_id = None
+        self.axes = {}
 
     def on_multirun_start(self, config, **kwargs):
         try:
@@ -39,11 +43,19 @@ class MlflowSweepCallback(Callback):
         except ConfigError as e:
             print(f"fedexp: error: {e}", file=sys.stderr)
             sys.exit(2)
-        sweep = " ".join(config.hydra.overrides.task)
+        overrides = list(config.hydra.overrides.task)
+        self.axes = identity.sweep_axes(overrides, config.hydra.sweeper.get("params"))
+        sweep = " ".join(overrides)
         run = tracker.last_run_with(sweep, sweep=True) if config.get("resume") is True else None
         if run is None:
-            run = tracker.client.create_run(tracker.experiment_id(), run_name=f"sweep: {sweep}"[:250],
-                                            tags={"fedexp.sweep": "true", "overrides": sweep})
+            names = identity.short_names(self.axes)
+            name = " ".join(["sweep", *(f"{names[k]}={','.join(v)}" for k, v in self.axes.items())])
+            command = identity.command(["-m", *config.hydra.overrides.hydra, *overrides])
+            run = tracker.client.create_run(tracker.experiment_id(), run_name=name[:250], tags={
+                **identity.system_tags([]), "mlflow.note.content": f"Rerun the sweep: `cd {Path.cwd()} && {command}`",
+                "fedexp.sweep": "true", "overrides": sweep, "fedexp.swept": json.dumps(list(self.axes))})
+            tracker.run_id = run.info.run_id
+            tracker.log_params({k: ",".join(v) for k, v in self.axes.items()})
         else:
             tracker.client.update_run(run.info.run_id, status="RUNNING")
             print(f"fedexp: resuming sweep {run.info.run_id}: finished jobs are kept, interrupted ones resumed")
@@ -64,56 +76,56 @@ class MlflowSweepCallback(Callback):
         children = client.search_runs([self.tracker.experiment_id()],
                                       filter_string=f"tags.`mlflow.parentRunId` = '{parent}'",
                                       order_by=["attributes.start_time ASC"])
-        rows, curves = comparison(client, children)
-        with tempfile.TemporaryDirectory() as tmp:
-            if rows:
-                (Path(tmp) / "sweep.csv").write_text(to_csv(rows))
-                (Path(tmp) / "sweep.md").write_text(to_markdown(rows))
-                from fedexp.tracking._plots import plot_sweep
-                plot_sweep(curves, Path(tmp) / "sweep.png")
-                self.tracker.log_artifacts(tmp, "comparison")
-                print(to_markdown(rows))
+        axes = list(self.axes) or ["run_name"]
+        table = compare.rows(children, axes)
+        if table:
+            self.record(client, parent, children, table, axes)
         client.set_tag(parent, "fedexp.jobs", str(len(children)))
         client.set_terminated(parent, status)
-        print(f"fedexp: sweep recorded as MLflow run {parent} with {len(children)} child run(s); "
-              f"to see it: mlflow ui --backend-store-uri {self.tracker.uri}")
+        print(f"fedexp: sweep recorded as MLflow run {parent} with {len(children)} child run(s): "
+              f"{self.tracker.url(parent)}\nfedexp: to see it: {self.tracker.ui_command()}")
 
+    def record(self, client, parent, children, table, axes):
+        """The parent's comparison artifacts, description, and the best child's metrics and id."""
+        from fedexp.tracking._plots import plot_sweep
+        groups = compare.seed_groups(table, axes) if compare.SEED in axes else []
+        shown = compare.readable(groups) if groups else table
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / "sweep.csv").write_text(compare.to_csv(table))
+            (Path(tmp) / "sweep.md").write_text(compare.to_markdown(table))
+            if groups:
+                (Path(tmp) / "seeds.csv").write_text(compare.to_csv(groups))
+                (Path(tmp) / "seeds.md").write_text(compare.to_markdown(shown))
+            plot_sweep(*self.curves(client, table, groups, axes), Path(tmp) / "sweep.png")
+            self.tracker.log_artifacts(tmp, "comparison")
+        print(compare.to_markdown(shown))
+        note = client.get_run(parent).data.tags.get("mlflow.note.content", "")
+        top = compare.best(table)
+        if top:
+            run = next(c for c in children if c.info.run_id == top["run_id"])
+            steps = int(run.data.params.get("num_rounds", 0))
+            metrics = dict(run.data.metrics)
+            if groups:
+                group = max(groups, key=lambda g: g.get("eval_accuracy_mean", -1.0))
+                metrics.update({f"seeds/{k}": v for k, v in group.items() if k.startswith(tuple(compare.RESULTS))})
+                metrics["seeds/n"] = group["n"]
+            self.tracker.log_metrics({k: v for k, v in metrics.items() if v == v}, step=steps)  # (no NaN std of n=1)
+            self.tracker.set_tags({"fedexp.best_run_id": top["run_id"], "fedexp.best_run_name": top["run_name"]})
+            note += (f"\n\nBest: **{top['run_name']}** (run {top['run_id']}), eval accuracy "
+                     f"{top['eval_accuracy']:.4f}")
+        client.set_tag(parent, "mlflow.note.content", f"{note}\n\n{compare.to_markdown(shown)}")
 
-def comparison(client, children):
-    """One row per child run: the values it swept and its results; and its eval accuracy curve."""
-    overrides = [dict(o.split("=", 1) for o in run.data.tags.get("overrides", "").split() if "=" in o)
-                 for run in children]
-    keys = sorted({k for o in overrides for k in o})
-    swept = [k for k in keys if len({o.get(k) for o in overrides}) > 1] or keys
-    rows, curves = [], {}
-    for run, values in zip(children, overrides):
-        metrics = run.data.metrics
-        label = " ".join(f"{k}={values.get(k, '')}" for k in swept) or run.info.run_name
-        rows.append({**{k: values.get(k, "") for k in swept},
-                     "eval_accuracy": metrics.get("eval/accuracy", metrics.get("eval_federated/accuracy")),
-                     "eval_loss": metrics.get("eval/loss", metrics.get("eval_federated/loss")),
-                     "rounds": run.data.params.get("num_rounds"),
-                     "wall_time_s": metrics.get("time/total_seconds"),
-                     "status": run.info.status,
-                     "run_id": run.info.run_id})
-        curves[label] = [(m.step, m.value) for m in client.get_metric_history(run.info.run_id, "eval/accuracy")]
-    return rows, curves
-
-
-def _cell(value):
-    return f"{value:.4f}" if isinstance(value, float) else ("" if value is None else str(value))
-
-
-def to_csv(rows) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
-    return out.getvalue()
-
-
-def to_markdown(rows) -> str:
-    header = list(rows[0])
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_cell(row[k]) for k in header) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
+    def curves(self, client, table, groups, axes):
+        """Eval accuracy against round: one line per child, or per seed group its mean with a 95% band."""
+        history = {r["run_id"]: [(m.step, m.value) for m in client.get_metric_history(r["run_id"], "eval/accuracy")]
+                   for r in table}
+        names = identity.short_names(axes)
+        if not groups:
+            return {" ".join(f"{names[k]}={r[k]}" for k in axes): history[r["run_id"]] for r in table}, {}
+        lines, bands = {}, {}
+        for group in groups:
+            label = " ".join(f"{names[k]}={group[k]}" for k in axes if k != compare.SEED) or "all"
+            points = compare.band([history[i] for i in group["run_ids"].split()])
+            lines[f"{label} (n={group['n']})"] = [(s, m) for s, m, _, _ in points]
+            bands[f"{label} (n={group['n']})"] = [(s, lo, hi) for s, _, lo, hi in points]
+        return lines, bands

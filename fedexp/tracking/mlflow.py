@@ -9,6 +9,7 @@ A resumed run is the same run, RUNNING again.
 import contextlib
 import fcntl
 import functools
+import json
 import os
 import time
 import traceback
@@ -20,6 +21,8 @@ from fedexp.errors import ConfigError, InvalidValueError
 from fedexp.runner.signals import uninterrupted
 
 PARENT_RUN_ENV = "FEDEXP_PARENT_RUN_ID"
+KIND = {"mlflow.experimentKind": "custom_model_development"}  # MLflow 3's UI then opens on runs, not traces
+UI = "http://127.0.0.1:5000"  # where `mlflow ui` serves
 SCHEMES = ("sqlite", "http", "https", "postgresql", "mysql", "mssql", "databricks")
 _BATCH = 100  # params and tags per log_batch call (the MLflow REST API's limit)
 
@@ -88,6 +91,7 @@ class MlflowTracker:
         self.experiment_name = experiment_name
         self.run_id = None
         self._client = None
+        self._experiment_id = None
 
     @property
     def client(self):
@@ -129,7 +133,12 @@ class MlflowTracker:
                               f"Python driver and its server, or choose tracking=none") from None
 
     def experiment_id(self) -> str:
-        """The experiment's id, creating it (and the store) if needed."""
+        """The experiment's id, creating it (and the store) if needed, marked as a training experiment."""
+        if self._experiment_id is None:
+            self._experiment_id = self._open_experiment()
+        return self._experiment_id
+
+    def _open_experiment(self) -> str:
         client = self.client
         with store_lock(self.uri):  # two processes must not both create it
             experiment = client.get_experiment_by_name(self.experiment_name)
@@ -139,11 +148,13 @@ class MlflowTracker:
                     f"(MLFLOW_TRACKING_URI={self.uri} mlflow experiments restore --experiment-id "
                     f"{experiment.experiment_id}) or choose another name"))
             if experiment is not None:
+                if not set(KIND) & set(experiment.tags):  # a kind the user chose in the UI stays
+                    client.set_experiment_tag(experiment.experiment_id, *next(iter(KIND.items())))
                 return experiment.experiment_id
             artifacts = None
             if self.uri.startswith("sqlite:///"):  # keep artifacts next to the store, not in the cwd
                 artifacts = (Path(self.uri.removeprefix("sqlite:///")).parent / "mlartifacts").as_uri()
-            return client.create_experiment(self.experiment_name, artifact_location=artifacts)
+            return client.create_experiment(self.experiment_name, artifact_location=artifacts, tags=KIND)
 
     @contextlib.contextmanager
     def run(self, *, run_name=None, tags=None, parent_run_id=None, resume_run_id=None):
@@ -161,6 +172,8 @@ class MlflowTracker:
                 if key in ended:
                     self.client.delete_tag(resume_run_id, key)
         else:
+            if parent_run_id and run_name:
+                run_name = self._unique_among_siblings(run_name, parent_run_id)
             self.run_id = self.client.create_run(self.experiment_id(), run_name=run_name, tags=tags).info.run_id
         try:
             yield self
@@ -174,6 +187,18 @@ class MlflowTracker:
             self.client.set_terminated(self.run_id, "FAILED")
             raise
         self.client.set_terminated(self.run_id, "FINISHED")
+
+    def _unique_among_siblings(self, name, parent_run_id) -> str:
+        """`name`, or `name (2)`, … when a run under the same parent has it (a sweep that repeats a value)."""
+        taken = {run.info.run_name for run in self.client.search_runs(
+            [self.experiment_id()], f"tags.`mlflow.parentRunId` = '{parent_run_id}'", max_results=50000)}
+        return next(n for n in [name] + [f"{name} ({i})" for i in range(2, len(taken) + 2)] if n not in taken)
+
+    def sweep_axes(self) -> list:
+        """The keys this job's sweep varies (its parent run's `fedexp.swept` tag), or [] outside a sweep."""
+        parent = os.environ.get(PARENT_RUN_ENV)
+        run = self.get_run(parent) if parent else None
+        return json.loads(run.data.tags.get("fedexp.swept", "[]")) if run else []
 
     def get_run(self, run_id):
         """The run with this id, or None."""
@@ -232,9 +257,38 @@ class MlflowTracker:
     def log_text(self, text, artifact_file):
         self.client.log_text(self.run_id, text, artifact_file)
 
-    def describe(self) -> str:
-        """Where to look at the run."""
-        ui = f"mlflow ui --backend-store-uri {self.uri}"
+    @whole
+    def log_inputs(self, datasets):
+        """`mlflow.entities.DatasetInput`s: the Dataset column and the run's Datasets section."""
+        self.client.log_inputs(self.run_id, datasets=datasets)
+
+    @whole
+    def log_model(self, model, signature):
+        """A Keras model in MLflow's TensorFlow flavor, as this run's logged model `model`
+        (`mlflow.pyfunc.load_model(f"runs:/{run_id}/model")` loads it)."""
+        import mlflow
+        import tensorflow as tf
+        previous = mlflow.get_tracking_uri()
+        mlflow.set_tracking_uri(self.uri)  # the flavor writes through MLflow's global client
+        try:
+            logged = self.client.create_logged_model(self.experiment_id(), name="model", source_run_id=self.run_id)
+            mlflow.tensorflow.log_model(model, name="model", model_id=logged.model_id, run_id=self.run_id,
+                                        signature=signature, pip_requirements=[f"tensorflow=={tf.__version__}"])
+        finally:
+            mlflow.set_tracking_uri(previous)
+
+    def url(self, run_id=None) -> str:
+        """The run's page in the MLflow UI (`mlflow ui`'s address for a local store)."""
+        base = self.uri.rstrip("/") if self.uri.startswith(("http://", "https://")) else UI
+        return f"{base}/#/experiments/{self.experiment_id()}/runs/{run_id or self.run_id}"
+
+    def ui_command(self) -> str:
+        """How to see a local store: one web worker starts in a few seconds and is all one person needs."""
         if self.uri.startswith(("http://", "https://")):
-            ui = f"open {self.uri}"
-        return f"MLflow run {self.run_id} in experiment '{self.experiment_name}'; to see it: {ui}"
+            return f"open {self.uri}"
+        return f"mlflow ui --backend-store-uri {self.uri} --workers 1"
+
+    def describe(self) -> str:
+        """Where to look at the run (and, outside a sweep, which prints it once at the end, how)."""
+        where = f"MLflow run {self.run_id}: {self.url()}"
+        return where if os.environ.get(PARENT_RUN_ENV) else f"{where}\nto see it: {self.ui_command()}"

@@ -34,3 +34,6 @@ class NoTracker:
 
     def describe(self):
         return "not recorded (tracking=none)"
+
+    def sweep_axes(self):
+        return []
