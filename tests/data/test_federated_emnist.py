@@ -1,5 +1,6 @@
 """Federated EMNIST from small HDF5 files the test writes in TFF's layout (examples/<writer>/pixels|label)."""
 
+import json
 import subprocess
 import sys
 
@@ -64,8 +65,10 @@ def test_two_rounds_through_the_fedexp_command(tmp_path):
          f"tracking.uri={uri}"], capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     (run,) = all_runs(client)
-    metrics = run.data.metrics
-    assert metrics["data/num_clients"] == 4 and metrics["data/examples_per_client_max"] == 12
+    metrics, params = run.data.metrics, run.data.params
+    assert params["data/num_clients"] == "4" and params["data/examples_per_client_max"] == "12"
+    sources = {json.loads(i.dataset.source)["uri"] for i in run.inputs.dataset_inputs}  # the files it read
+    assert sources == {(tmp_path / f"fed_emnist_digitsonly_{split}.h5").as_uri() for split in ("train", "test")}
     assert metrics["eval_federated/num_clients"] == 3 and metrics["client_work/train/num_examples"] > 0
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "data")}
     assert artifacts == {"data/client_counts.csv", "data/label_heatmap.png"}

@@ -23,7 +23,7 @@ def test_two_rounds_through_the_fedexp_command(tmp_path):
     assert "fedexp: data: 8 clients, 120 training examples" in result.stdout
     (run,) = all_runs(client)
     assert run.info.status == "FINISHED" and run.data.params["model.input_shape"] == "[28, 28, 1]"
-    assert run.data.metrics["data/num_classes"] == 10 and 0 <= run.data.metrics["eval_federated/accuracy"] <= 1
+    assert run.data.params["data/num_classes"] == "10" and 0 <= run.data.metrics["eval_federated/accuracy"] <= 1
     assert [m.step for m in client.get_metric_history(run.info.run_id, "eval/accuracy")] == [2]
     assert list((tmp_path / "outputs" / "cache").glob("partition-*.npz"))
 

@@ -1,8 +1,11 @@
 """The `fedexp` command end to end, as a user runs it; its MLflow record read back."""
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.conftest import TINY, all_runs, store
@@ -19,45 +22,117 @@ def test_one_run_is_recorded_in_mlflow(tmp_path):
     result = fedexp("+algo=fedavg_clip", *TINY, "num_rounds=3", f"tracking.uri={uri}", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     (run,) = all_runs(client)
-    assert f"MLflow run {run.info.run_id}" in result.stdout and f"mlflow ui --backend-store-uri {uri}" in result.stdout
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"  # the UI opens on runs
+    url = f"http://127.0.0.1:5000/#/experiments/{experiment.experiment_id}/runs/{run.info.run_id}"
+    assert f"fedexp: MLflow run {run.info.run_id}: {url}\n" in result.stdout
+    assert f"fedexp: to see it: mlflow ui --backend-store-uri {uri} --workers 1\n" in result.stdout
     assert "fedexp: 3 rounds in" in result.stdout and "eval accuracy" in result.stdout
-    assert run.info.status == "FINISHED"
+    for chatter in ("absl", "cuda", "cuInit", "mlflow.store", "Creating initial", "tensorflow", "Traceback"):
+        assert chatter not in result.stdout + result.stderr, chatter  # TensorFlow's and MLflow's start-up lines
+    log = next((tmp_path / "outputs" / "runs").glob("*/*/fedexp.log")).read_text()  # Hydra's job log has them
+    assert "[fedexp][INFO] - data: 5 clients, 4900 training examples" in log and "3 rounds in" in log
+    assert run.info.status == "FINISHED" and run.info.run_name == "fedavg_clip linear"
     params, tags = run.data.params, run.data.tags
+    assert {k: params[k] for k in ("algo", "client_work", "aggregator", "model", "client_optimizer", "data",
+                                   "data/partition")} == {
+        "algo": "fedavg_clip", "client_work": "gradient_clipping", "aggregator": "mean", "model": "linear",
+        "client_optimizer": "sgd", "data": "digits", "data/partition": "iid"}
     assert params["num_rounds"] == "3" and params["client_work.clip_norm"] == "1.0"
     assert params["model._target_"] == "fedexp.model.linear.build_linear" and params["model.input_shape"] == "[784]"
-    assert tags["algo"] == "fedavg_clip" and tags["choice.client_work"] == "gradient_clipping"
-    assert "num_rounds=3" in tags["overrides"] and tags["fedexp.version"]
+    assert params["data/num_clients"] == "5" and params["data/num_examples"] == "4900"  # constants: params
+    assert not [k for k in run.data.metrics if k.startswith("data/")]
+    command = f"fedexp +algo=fedavg_clip {' '.join(TINY)} num_rounds=3 tracking.uri={uri}"
+    assert tags["mlflow.note.content"] == f"Rerun it: `cd {tmp_path} && {command}`"
+    assert tags["mlflow.source.name"] == "fedexp" and tags["mlflow.source.type"] == "LOCAL" and tags["mlflow.user"]
+    assert len(tags["mlflow.source.git.commit"]) == 40 and tags["algo"] == "fedavg_clip" and tags["fedexp.version"]
     for key in ("client_work/train/loss", "client_work/train/accuracy", "client_work/train/num_examples",
-                "aggregator/mean/mean_weight", "aggregator/mean/bytes_received", "distributor/bytes_sent", "finalizer/update_non_finite", "hparams/client_work/learning_rate",
+                "aggregator/mean/mean_weight", "aggregator/mean/bytes_received", "distributor/bytes_sent",
+                "finalizer/update_non_finite", "hparams/client_work/learning_rate",
                 "hparams/client_work/clip_norm", "model/global_norm", "time/round_seconds",
                 "time/examples_per_second", "eval/accuracy", "eval/loss"):
         assert [m.step for m in client.get_metric_history(run.info.run_id, key)] == [1, 2, 3], key
-    artifacts = {a.path for d in (None, "model", "plots", "hydra", "data")
-                 for a in client.list_artifacts(run.info.run_id, d)}
-    assert {"config.yaml", "model/model.keras", "plots/learning_curve.png", "hydra/config.yaml",
-            "hydra/overrides.yaml", "data/client_counts.csv", "data/label_heatmap.png"} <= artifacts
-    assert run.data.metrics["data/num_clients"] == 5 and run.data.metrics["data/num_examples"] == 4900
+    artifacts = {a.path for d in (None, "plots", "hydra", "data") for a in client.list_artifacts(run.info.run_id, d)}
+    assert {"config.yaml", "plots/learning_curve.png", "hydra/config.yaml", "hydra/overrides.yaml",
+            "data/client_counts.csv", "data/label_heatmap.png"} <= artifacts
     assert list((tmp_path / "outputs" / "runs").glob("*/*/.hydra/config.yaml"))  # Hydra's folder under outputs/
 
+    from fedexp.data.digits import build_digits, digits_file
+    from fedexp.tracking._dataset import digest
+    split = build_digits(num_clients=5, test_size=100, batch_size=50, epochs=1, seed=0, cache_dir=None)
+    inputs = {i.tags[0].value if i.tags[0].key == "mlflow.data.context" else
+              {t.key: t.value for t in i.tags}["mlflow.data.context"]: i for i in run.inputs.dataset_inputs}
+    for context, data in (("training", split.train), ("evaluation", split.test)):
+        dataset = inputs[context].dataset
+        assert dataset.name == "digits" and dataset.source_type == "local" and dataset.digest == digest(data)
+        assert json.loads(dataset.source) == {"uri": Path(digits_file()).as_uri()}
+        assert json.loads(dataset.profile)["partition"] == "iid"
+    assert json.loads(inputs["training"].dataset.profile)["examples"] == 4900
 
-@pytest.mark.parametrize("launcher", ["basic", "joblib"])
-def test_a_multirun_is_one_parent_with_a_child_per_job(tmp_path, launcher):
+    import mlflow
+    mlflow.set_tracking_uri(uri)
+    (output,) = run.outputs.model_outputs
+    model = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    assert client.get_logged_model(output.model_id).source_run_id == run.info.run_id
+    accuracy = (model.predict(split.test_x).argmax(1) == split.test_y).mean()
+    assert accuracy == pytest.approx(run.data.metrics["eval/accuracy"], abs=1e-6)  # the final model, predicting
+
+
+def children_of(client, parent):
+    return [r for r in all_runs(client) if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+
+
+def test_a_sweep_is_one_parent_named_by_its_axes_with_a_child_per_job(tmp_path):
     uri, client = store(tmp_path)
-    result = fedexp("-m", f"hydra/launcher={launcher}", "+algo=fedavg,fedavg_clip", *TINY, f"tracking.uri={uri}",
-                    cwd=tmp_path)
+    result = fedexp("-m", "+algo=fedavg,fedavg_clip", "client_optimizer.learning_rate=0.01,0.05", *TINY,
+                    f"tracking.uri={uri}", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    runs = all_runs(client)
-    (parent,) = [r for r in runs if r.data.tags.get("fedexp.sweep") == "true"]
-    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
-    assert len(runs) == 3 and len(children) == 2
-    assert {c.data.tags["algo"] for c in children} == {"fedavg", "fedavg_clip"}
-    assert parent.info.status == "FINISHED"
+    (parent,) = [r for r in all_runs(client) if r.data.tags.get("fedexp.sweep") == "true"]
+    children = children_of(client, parent)
+    assert parent.info.status == "FINISHED" and parent.info.run_name == "sweep algo=fedavg,fedavg_clip lr=0.01,0.05"
+    assert parent.data.params == {"algo": "fedavg,fedavg_clip", "client_optimizer.learning_rate": "0.01,0.05"}
+    assert sorted(c.info.run_name for c in children) == [
+        "fedavg lr=0.01", "fedavg lr=0.05", "fedavg_clip lr=0.01", "fedavg_clip lr=0.05"]
+    for child in children:
+        algo, lr = child.info.run_name.replace("lr=", "").split()
+        assert child.data.params["algo"] == algo and child.data.params["client_optimizer.learning_rate"] == lr
+    best = max(children, key=lambda c: c.data.metrics["eval/accuracy"])
+    assert parent.data.tags["fedexp.best_run_id"] == best.info.run_id
+    for key in ("eval/accuracy", "eval/loss", "client_work/train/accuracy"):
+        assert parent.data.metrics[key] == best.data.metrics[key], key
+    assert best.info.run_name in parent.data.tags["mlflow.note.content"]
     table = client.download_artifacts(parent.info.run_id, "comparison/sweep.csv", str(tmp_path))
     lines = open(table).read().splitlines()
-    assert lines[0] == "+algo,eval_accuracy,eval_loss,rounds,wall_time_s,status,run_id"
-    assert sorted(line.split(",")[0] for line in lines[1:]) == ["fedavg", "fedavg_clip"]
+    assert lines[0] == ("algo,client_optimizer.learning_rate,eval_accuracy,eval_loss,train_accuracy,rounds,"
+                        "wall_time_s,status,run_name,run_id")
+    assert sorted(line.split(",")[8] for line in lines[1:]) == sorted(c.info.run_name for c in children)
     assert {a.path for a in client.list_artifacts(parent.info.run_id, "comparison")} == {
         "comparison/sweep.csv", "comparison/sweep.md", "comparison/sweep.png"}
+    url = f"http://127.0.0.1:5000/#/experiments/{parent.info.experiment_id}/runs/{parent.info.run_id}"
+    assert f"fedexp: sweep recorded as MLflow run {parent.info.run_id} with 4 child run(s): {url}" in result.stdout
+
+
+def test_a_sweep_over_seeds_reports_each_group_by_mean_std_and_interval(tmp_path):
+    """Three seeds in parallel jobs (joblib): the parent's numbers against a hand computation from the children's."""
+    uri, client = store(tmp_path)
+    result = fedexp("-m", "hydra/launcher=joblib", "seed=0,1,2", *TINY, f"tracking.uri={uri}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (parent,) = [r for r in all_runs(client) if r.data.tags.get("fedexp.sweep") == "true"]
+    children = children_of(client, parent)
+    assert sorted(c.info.run_name for c in children) == [f"model_delta+mean seed={i}" for i in range(3)]
+    accuracies = np.array([c.data.metrics["eval/accuracy"] for c in children])
+    mean, std = accuracies.mean(), accuracies.std(ddof=1)
+    t = 0.95 / np.sqrt(2 * 0.975 * 0.025)  # Student's t quantile 0.975 with 2 degrees of freedom: 4.3027
+    half = t * std / np.sqrt(3)
+    metrics = parent.data.metrics
+    assert metrics["seeds/n"] == 3 and metrics["seeds/eval_accuracy_mean"] == pytest.approx(mean, abs=1e-12)
+    assert metrics["seeds/eval_accuracy_std"] == pytest.approx(std, abs=1e-12)
+    assert metrics["seeds/eval_accuracy_ci95_low"] == pytest.approx(mean - half, abs=1e-12)
+    assert metrics["seeds/eval_accuracy_ci95_high"] == pytest.approx(mean + half, abs=1e-12)
+    assert {a.path for a in client.list_artifacts(parent.info.run_id, "comparison")} == {
+        "comparison/sweep.csv", "comparison/sweep.md", "comparison/sweep.png", "comparison/seeds.csv",
+        "comparison/seeds.md"}
+    assert f"| 3 | {mean:.4f} ± {std:.4f} | [{mean - half:.4f}, {mean + half:.4f}] |" in result.stdout
 
 
 def test_every_algo_preset_runs_two_rounds(tmp_path):
