@@ -102,8 +102,9 @@ def command(overrides) -> str:
 
 def system_tags(overrides) -> dict:
     """MLflow's own tags: user, source, git commit; and the description (`mlflow.note.content`)."""
-    tags = {"mlflow.user": getpass.getuser(), "mlflow.source.type": "LOCAL",
-            "mlflow.source.name": "fedexp" if HydraConfig.initialized() else Path(sys.argv[0]).name,
+    script = Path(sys.argv[0])
+    tags = {"mlflow.user": getpass.getuser(), "mlflow.source.type": "LOCAL",  # `python -m fedexp` is fedexp too
+            "mlflow.source.name": script.parent.name if script.name == "__main__.py" else script.name,
             "mlflow.note.content": f"Rerun it: `cd {shlex.quote(str(Path.cwd()))} && {command(overrides)}`"}
     commit = git_commit()
     if commit:

@@ -50,7 +50,8 @@ class MlflowSweepCallback(Callback):
         if run is None:
             names = identity.short_names(self.axes)
             name = " ".join(["sweep", *(f"{names[k]}={','.join(v)}" for k, v in self.axes.items())])
-            command = identity.command(["-m", *config.hydra.overrides.hydra, *overrides])
+            launch = [o for o in config.hydra.overrides.hydra if not o.startswith("hydra.mode=")]  # -m says it
+            command = identity.command(["-m", *launch, *overrides])
             run = tracker.client.create_run(tracker.experiment_id(), run_name=name[:250], tags={
                 **identity.system_tags([]), "mlflow.note.content": f"Rerun the sweep: `cd {Path.cwd()} && {command}`",
                 "fedexp.sweep": "true", "overrides": sweep, "fedexp.swept": json.dumps(list(self.axes))})

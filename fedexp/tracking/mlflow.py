@@ -17,18 +17,31 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import numpy as np
+
 from fedexp.errors import ConfigError, InvalidValueError
 from fedexp.runner.signals import uninterrupted
 
 PARENT_RUN_ENV = "FEDEXP_PARENT_RUN_ID"
-KIND = {"mlflow.experimentKind": "custom_model_development"}  # MLflow 3's UI then opens on runs, not traces
+# MLflow 3's UI shows an experiment as GenAI (traces) or model training (runs): up to 3.x by the experiment's
+# kind tag, since 3.1x by a per-browser switch that a link's `workflowType` sets. fedexp sets both.
+KIND = {"mlflow.experimentKind": "custom_model_development"}
 UI = "http://127.0.0.1:5000"  # where `mlflow ui` serves
+TRAINING_VIEW = "?workflowType=machine_learning"
 SCHEMES = ("sqlite", "http", "https", "postgresql", "mysql", "mssql", "databricks")
 _BATCH = 100  # params and tags per log_batch call (the MLflow REST API's limit)
 
 
 def default_uri() -> str:
     return f"sqlite:///{Path('outputs', 'mlflow.db').absolute()}"
+
+
+def readable(value) -> float:
+    """A float32 measurement by its shortest decimal (0.905, not 0.9050000309944153: the same float32),
+    so that tables and the UI show what was measured; any other value as it is."""
+    value = float(value)
+    single = np.float32(value)
+    return float(str(single)) if float(single) == value and np.isfinite(single) else value
 
 
 def whole(write):
@@ -243,7 +256,7 @@ class MlflowTracker:
     def log_metrics(self, metrics: dict, step: int):
         from mlflow.entities import Metric
         now = int(time.time() * 1000)
-        self.client.log_batch(self.run_id, metrics=[Metric(k, float(v), now, step) for k, v in metrics.items()])
+        self.client.log_batch(self.run_id, metrics=[Metric(k, readable(v), now, step) for k, v in metrics.items()])
 
     @whole
     def log_artifact(self, path, artifact_path=None):
@@ -280,7 +293,7 @@ class MlflowTracker:
     def url(self, run_id=None) -> str:
         """The run's page in the MLflow UI (`mlflow ui`'s address for a local store)."""
         base = self.uri.rstrip("/") if self.uri.startswith(("http://", "https://")) else UI
-        return f"{base}/#/experiments/{self.experiment_id()}/runs/{run_id or self.run_id}"
+        return f"{base}/#/experiments/{self.experiment_id()}/runs/{run_id or self.run_id}{TRAINING_VIEW}"
 
     def ui_command(self) -> str:
         """How to see a local store: one web worker starts in a few seconds and is all one person needs."""

@@ -24,7 +24,7 @@ def test_one_run_is_recorded_in_mlflow(tmp_path):
     (run,) = all_runs(client)
     experiment = client.get_experiment(run.info.experiment_id)
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"  # the UI opens on runs
-    url = f"http://127.0.0.1:5000/#/experiments/{experiment.experiment_id}/runs/{run.info.run_id}"
+    url = f"http://127.0.0.1:5000/#/experiments/{experiment.experiment_id}/runs/{run.info.run_id}?workflowType=machine_learning"
     assert f"fedexp: MLflow run {run.info.run_id}: {url}\n" in result.stdout
     assert f"fedexp: to see it: mlflow ui --backend-store-uri {uri} --workers 1\n" in result.stdout
     assert "fedexp: 3 rounds in" in result.stdout and "eval accuracy" in result.stdout
@@ -108,7 +108,7 @@ def test_a_sweep_is_one_parent_named_by_its_axes_with_a_child_per_job(tmp_path):
     assert sorted(line.split(",")[8] for line in lines[1:]) == sorted(c.info.run_name for c in children)
     assert {a.path for a in client.list_artifacts(parent.info.run_id, "comparison")} == {
         "comparison/sweep.csv", "comparison/sweep.md", "comparison/sweep.png"}
-    url = f"http://127.0.0.1:5000/#/experiments/{parent.info.experiment_id}/runs/{parent.info.run_id}"
+    url = f"http://127.0.0.1:5000/#/experiments/{parent.info.experiment_id}/runs/{parent.info.run_id}?workflowType=machine_learning"
     assert f"fedexp: sweep recorded as MLflow run {parent.info.run_id} with 4 child run(s): {url}" in result.stdout
 
 
