@@ -6,6 +6,7 @@ round, read its metrics (`round_metrics`), ask the monitors (`watch`), evaluate 
 (`evaluation_due`), then log it and move the progress bar.
 """
 
+import logging
 import math
 import time
 from typing import Any, NamedTuple, Optional
@@ -17,6 +18,8 @@ import fedexp
 from fedexp.data._sampling import cohorts
 from fedexp.runner.signals import uninterrupted
 from fedexp.schedules import apply_schedules
+
+logger = logging.getLogger("fedexp")
 
 
 class Rounds(NamedTuple):
@@ -183,5 +186,5 @@ def run_rounds(experiment, *, rounds, clients_per_round, seed, by_size, eval_eve
     finally:
         progress.close()
     if skipped:
-        log.info(f"{skipped} round(s) skipped with non-finite values (on_nonfinite=skip_round)")
+        logger.info(f"{skipped} round(s) skipped with non-finite values (on_nonfinite=skip_round)")
     return Rounds(history, weights, stopped, seconds_before + time.perf_counter() - start)

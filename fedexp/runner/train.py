@@ -22,7 +22,7 @@ from fedexp.tracking import _identity as identity
 from fedexp.tracking._artifacts import save_artifacts, write_data_record
 from fedexp.tracking._dataset import data_params, dataset_inputs
 
-log = logging.getLogger("fedexp")
+logger = logging.getLogger("fedexp")
 
 
 def run_tags(run_overrides) -> dict:
@@ -52,8 +52,8 @@ def inspect(cfg) -> dict:
     data = instantiate(cfg, "data")
     summary = summarize(data)
     csv_path, png_path = write_data_record(data, run_folder(), seed=cfg.seed)
-    log.info(f"data: {describe(summary)}")
-    log.info(f"per-client counts {csv_path}, label heatmap {png_path}")
+    logger.info(f"data: {describe(summary)}")
+    logger.info(f"per-client counts {csv_path}, label heatmap {png_path}")
     return summary
 
 
@@ -67,7 +67,7 @@ def run(cfg, devices) -> dict:
     tracker.check()
     target = find_target(cfg, tracker)
     if target.finished is not None:
-        log.info(f"run {target.run_id} already finished its {cfg.num_rounds} rounds; nothing to resume")
+        logger.info(f"run {target.run_id} already finished its {cfg.num_rounds} rounds; nothing to resume")
         return target.finished
     saved, run_overrides, start, changes = None, overrides(), None, []
     if target.checkpoint:
@@ -108,13 +108,13 @@ def run(cfg, devices) -> dict:
             raise
         if done.stopped:
             tracker.set_tags({"stopped": done.stopped})
-            log.info(f"stopped: {done.stopped}")
+            logger.info(f"stopped: {done.stopped}")
         log_new({"time/total_seconds": done.seconds}, step=len(done.history))
         if tracker.enabled:
             save_artifacts(cfg, tracker, experiment, done.weights, done.history)
     print_summary(done)
     for line in tracker.describe().splitlines():
-        log.info(line)
+        logger.info(line)
     return done.history[-1]
 
 
@@ -129,8 +129,8 @@ def record_start(tracker, cfg, experiment, resume_run_id, start, changes, swept=
         record_data(tracker, cfg, experiment.data)
         return 0
     after = start.round if start else 0
-    log.info(f"resuming run {resume_run_id} after round {after}" + (f" from {start.folder}" if start else "")
-             + "".join(f"; {c}" for c in changes))
+    logger.info(f"resuming run {resume_run_id} after round {after}" + (f" from {start.folder}" if start else "")
+                + "".join(f"; {c}" for c in changes))
     tracker.set_tags({"fedexp.resumed": "; ".join([f"after round {after}", *changes])})
     return tracker.logged_through(resume_run_id) if tracker.enabled else 0
 
@@ -140,22 +140,27 @@ def record_data(tracker, cfg, data):
     dataset inputs (the per-client label counts and their heatmap go with the other artifacts at
     the end: drawing them takes ~0.7 s)."""
     summary = summarize(data)
-    log.info(f"data: {describe(summary)}")
+    logger.info(f"data: {describe(summary)}")
     if not tracker.enabled:
         return
     tracker.log_params(data_params(summary))
     partition = cfg.data.get("partition") or {}
-    described = " ".join([identity.choices().get("data/partition", "as stored"),
+    described = " ".join([option(partition["_target_"]) if partition else "as stored",
                           *(f"{k}={v}" for k, v in partition.items() if k != "_target_")])
-    tracker.log_inputs(dataset_inputs(data, name=identity.choices().get("data", "data"), builder=cfg.data._target_,
+    tracker.log_inputs(dataset_inputs(data, name=option(cfg.data._target_), builder=cfg.data._target_,
                                       partition=described))
+
+
+def option(target) -> str:
+    """The option a builder belongs to (`fedexp.data.digits.build_digits` -> digits: its module)."""
+    return target.rsplit(".", 2)[-2]
 
 
 def print_summary(done):
     final, rounds, wall = done.history[-1], len(done.history), done.seconds
     name = headline(final)
-    log.info(f"{rounds} rounds in {wall:.1f} s ({wall / rounds:.2f} s/round; round 1 done "
-             f"{done.history[0]['time/start_to_round_1_seconds']:.1f} s after start): "
-             f"{name.replace('_', ' ')} accuracy {final[f'{name}/accuracy']:.4f}, "
-             f"{name.replace('_', ' ')} loss {final[f'{name}/loss']:.4f}, "
-             f"train accuracy {final.get('client_work/train/accuracy', float('nan')):.4f}")
+    logger.info(f"{rounds} rounds in {wall:.1f} s ({wall / rounds:.2f} s/round; round 1 done "
+                f"{done.history[0]['time/start_to_round_1_seconds']:.1f} s after start): "
+                f"{name.replace('_', ' ')} accuracy {final[f'{name}/accuracy']:.4f}, "
+                f"{name.replace('_', ' ')} loss {final[f'{name}/loss']:.4f}, "
+                f"train accuracy {final.get('client_work/train/accuracy', float('nan')):.4f}")
