@@ -12,6 +12,7 @@ Needs Debian's `chromium` and Playwright (its Python package only; no browser do
 """
 
 import argparse
+import os
 import socket
 import subprocess
 import sys
@@ -35,7 +36,8 @@ def start_ui(uri, port, log):
     """`mlflow ui` as fedexp prints it, on `port`; returns the process once /health answers."""
     started = time.perf_counter()
     server = subprocess.Popen(["mlflow", "ui", "--backend-store-uri", uri, "--workers", "1", "--host", "127.0.0.1",
-                               "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+                               "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
+                              env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})
     while True:
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1).close()
