@@ -28,7 +28,7 @@ logger = logging.getLogger("fedexp")
 def run_tags(run_overrides) -> dict:
     """fedexp's tags (its version, the preset, the overrides `resume=true` matches on) and MLflow's
     system tags and description."""
-    tags = {"fedexp.version": fedexp.__version__, **identity.system_tags(run_overrides)}
+    tags = {"fedexp.version": fedexp.__version__, **identity.system_tags(run_overrides), **identity.job_color()}
     if HydraConfig.initialized():
         tags["algo"] = identity.choices()["algo"]
         tags["overrides"] = " ".join(HydraConfig.get().overrides.task)

@@ -15,11 +15,17 @@ from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.types import RunMode
 
 import fedexp
 
 CONFIG_FLAGS = ("-cp", "--config-path", "-cn", "--config-name", "-cd", "--config-dir")
 SHORT = {"learning_rate": "lr"}
+# A sweep's children are drawn in matplotlib's ten colours by job number (MLflow's UI reads `mlflow.runColor`;
+# its own colours, hashed from run ids, often give two children the same one); the parent in grey.
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf",
+           "#393b79")
+PARENT_COLOR = "#7f7f7f"
 
 
 def parse(overrides):
@@ -77,6 +83,13 @@ def run_name(chosen, swept=(), values=None) -> str:
     names = short_names(swept)
     shown = [f"{names[k]}={(values or {}).get(k, '')}" for k in swept if k not in in_base]
     return " ".join([base, *shown])[:250]
+
+
+def job_color() -> dict:
+    """`mlflow.runColor` of a sweep's job, by its number; {} outside a sweep."""
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        return {}
+    return {"mlflow.runColor": PALETTE[HydraConfig.get().job.num % len(PALETTE)]}
 
 
 def git_commit():

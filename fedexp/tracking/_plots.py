@@ -28,14 +28,15 @@ def plot_learning_curve(history, path):
     plt.close(fig)
 
 
-def plot_sweep(curves, bands, path):
-    """Eval accuracy against round, one line per job of a sweep (`curves[label] = [(round, accuracy), ...]`)
-    or per group of seeds, its mean with the 95% confidence band (`bands[label] = [(round, low, high), ...]`)."""
+def plot_sweep(curves, bands, colors, path):
+    """Eval accuracy against round, one line per job of a sweep (`curves[label] = [(round, accuracy), ...]`,
+    in `colors[label]` if given) or per group of seeds, its mean with the 95% confidence band
+    (`bands[label] = [(round, low, high), ...]`)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for label, points in curves.items():
         if points:
-            line, = ax.plot(*zip(*points), marker="o", label=label)
+            line, = ax.plot(*zip(*points), marker="o", label=label, color=colors.get(label))
             if bands.get(label):
                 rounds, low, high = zip(*bands[label])
                 ax.fill_between(rounds, low, high, color=line.get_color(), alpha=0.2)

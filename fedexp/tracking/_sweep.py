@@ -54,6 +54,7 @@ class MlflowSweepCallback(Callback):
             command = identity.command(["-m", *launch, *overrides])
             run = tracker.client.create_run(tracker.experiment_id(), run_name=name[:250], tags={
                 **identity.system_tags([]), "mlflow.note.content": f"Rerun the sweep: `cd {Path.cwd()} && {command}`",
+                "mlflow.runColor": identity.PARENT_COLOR,
                 "fedexp.sweep": "true", "overrides": sweep, "fedexp.swept": json.dumps(list(self.axes))})
             tracker.run_id = run.info.run_id
             tracker.log_params({k: ",".join(v) for k, v in self.axes.items()})
@@ -97,7 +98,7 @@ class MlflowSweepCallback(Callback):
             if groups:
                 (Path(tmp) / "seeds.csv").write_text(compare.to_csv(groups))
                 (Path(tmp) / "seeds.md").write_text(compare.to_markdown(shown))
-            plot_sweep(*self.curves(client, table, groups, axes), Path(tmp) / "sweep.png")
+            plot_sweep(*self.curves(client, children, table, groups, axes), Path(tmp) / "sweep.png")
             self.tracker.log_artifacts(tmp, "comparison")
         print(compare.to_markdown(shown))
         note = client.get_run(parent).data.tags.get("mlflow.note.content", "")
@@ -116,17 +117,20 @@ class MlflowSweepCallback(Callback):
                      f"{top['eval_accuracy']:.4f}")
         client.set_tag(parent, "mlflow.note.content", f"{note}\n\n{compare.to_markdown(shown)}")
 
-    def curves(self, client, table, groups, axes):
-        """Eval accuracy against round: one line per child, or per seed group its mean with a 95% band."""
+    def curves(self, client, children, table, groups, axes):
+        """Eval accuracy against round, with bands and colours: one line per child in its run's colour, or per
+        seed group its mean with a 95% band."""
         history = {r["run_id"]: [(m.step, m.value) for m in client.get_metric_history(r["run_id"], "eval/accuracy")]
                    for r in table}
         names = identity.short_names(axes)
         if not groups:
-            return {" ".join(f"{names[k]}={r[k]}" for k in axes): history[r["run_id"]] for r in table}, {}
+            colors = {c.info.run_id: c.data.tags.get("mlflow.runColor") for c in children}
+            labels = {r["run_id"]: " ".join(f"{names[k]}={r[k]}" for k in axes) for r in table}
+            return ({labels[i]: history[i] for i in labels}, {}, {labels[i]: colors[i] for i in labels})
         lines, bands = {}, {}
         for group in groups:
             label = " ".join(f"{names[k]}={group[k]}" for k in axes if k != compare.SEED) or "all"
             points = compare.band([history[i] for i in group["run_ids"].split()])
             lines[f"{label} (n={group['n']})"] = [(s, m) for s, m, _, _ in points]
             bands[f"{label} (n={group['n']})"] = [(s, lo, hi) for s, _, lo, hi in points]
-        return lines, bands
+        return lines, bands, {}

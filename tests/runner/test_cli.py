@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fedexp.tracking._identity import PALETTE, PARENT_COLOR
 from tests.conftest import TINY, all_runs, store
 from tests.runner.test_configs import EXTRA, options
 
@@ -97,6 +98,8 @@ def test_a_sweep_is_one_parent_named_by_its_axes_with_a_child_per_job(tmp_path):
     for child in children:
         algo, lr = child.info.run_name.replace("lr=", "").split()
         assert child.data.params["algo"] == algo and child.data.params["client_optimizer.learning_rate"] == lr
+    assert sorted(c.data.tags["mlflow.runColor"] for c in children) == sorted(PALETTE[:4])  # by job number
+    assert parent.data.tags["mlflow.runColor"] == PARENT_COLOR
     best = max(children, key=lambda c: c.data.metrics["eval/accuracy"])
     assert parent.data.tags["fedexp.best_run_id"] == best.info.run_id
     for key in ("eval/accuracy", "eval/loss", "client_work/train/accuracy"):
