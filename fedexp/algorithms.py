@@ -22,40 +22,42 @@ def _compose_with_mean(model_fn, client_work, server_optimizer, *, weighted=True
         build_apply_optimizer_finalizer(server_optimizer, weights), name=name)
 
 
-def build_weighted_fed_avg(model_fn, client_optimizer, server_optimizer=None, *,
+def build_weighted_fed_avg(model_fn, client_optimizer_fn, server_optimizer_fn=None, *,
                            client_weighting=ClientWeighting.NUM_EXAMPLES, batched="auto"):
-    """FedAvg (McMahan et al. 2017), as TFF's `build_weighted_fed_avg`: `model_fn` a no-argument
-    function returning a compiled Keras model, `client_optimizer` the clients' (`build_sgdm`, …),
-    `server_optimizer` the server's (default: SGD with learning rate 1, as the `fedavg` preset),
+    """FedAvg (McMahan et al. 2017), as TFF's `build_weighted_fed_avg` (its argument names): `model_fn` a
+    no-argument function returning a compiled Keras model, `client_optimizer_fn` the clients' optimizer
+    (`build_sgdm(0.02)`, …), `server_optimizer_fn` the server's (default: SGD with learning rate 1, as TFF
+    and the `fedavg` preset),
     `client_weighting` by examples or uniform, `batched` trains the cohort side by side ("auto":
     for models of dense layers). Returns a `LearningProcess`:
     `next: (<S@SERVER, Cohort@CLIENTS> -> <state=S@SERVER, metrics=M@SERVER>)`."""
     return _compose_with_mean(
-        model_fn, build_model_delta_client_work(model_fn, client_optimizer, client_weighting, batched=batched),
-        server_optimizer or build_sgdm(learning_rate=1.0), name="fed_avg")
+        model_fn, build_model_delta_client_work(model_fn, client_optimizer_fn, client_weighting, batched=batched),
+        server_optimizer_fn or build_sgdm(learning_rate=1.0), name="fed_avg")
 
 
-def build_unweighted_fed_avg(model_fn, client_optimizer, server_optimizer=None, *, batched="auto"):
+def build_unweighted_fed_avg(model_fn, client_optimizer_fn, server_optimizer_fn=None, *, batched="auto"):
     """FedAvg where every client's update counts the same (the `fedavg_unweighted` preset).
     Arguments as `build_weighted_fed_avg`'s. Returns a `LearningProcess`."""
     return _compose_with_mean(
-        model_fn, build_model_delta_client_work(model_fn, client_optimizer, ClientWeighting.UNIFORM, batched=batched),
-        server_optimizer or build_sgdm(learning_rate=1.0), weighted=False, name="unweighted_fed_avg")
+        model_fn, build_model_delta_client_work(model_fn, client_optimizer_fn, ClientWeighting.UNIFORM,
+                                                batched=batched),
+        server_optimizer_fn or build_sgdm(learning_rate=1.0), weighted=False, name="unweighted_fed_avg")
 
 
-def build_fed_avg_with_gradient_clipping(model_fn, client_optimizer, server_optimizer=None, *, clip_norm=1.0,
+def build_fed_avg_with_gradient_clipping(model_fn, client_optimizer_fn, server_optimizer_fn=None, *, clip_norm=1.0,
                                          client_weighting=ClientWeighting.NUM_EXAMPLES, batched="auto"):
     """The seed tutorial's algorithm (the `fedavg_clip` preset): FedAvg whose clients clip each
     step's gradient to `clip_norm`. Other arguments as `build_weighted_fed_avg`'s. Returns a
     `LearningProcess`."""
     return _compose_with_mean(
-        model_fn, build_gradient_clipping_client_work(model_fn, client_optimizer, clip_norm, client_weighting,
+        model_fn, build_gradient_clipping_client_work(model_fn, client_optimizer_fn, clip_norm, client_weighting,
                                                       batched=batched),
-        server_optimizer or build_sgdm(learning_rate=1.0), name="fed_avg_clip")
+        server_optimizer_fn or build_sgdm(learning_rate=1.0), name="fed_avg_clip")
 
 
-def build_fed_sgd(model_fn, server_optimizer, *, client_weighting=ClientWeighting.NUM_EXAMPLES):
-    """FedSGD: the server takes an optimizer step on the clients' mean gradient. `server_optimizer`
+def build_fed_sgd(model_fn, server_optimizer_fn, *, client_weighting=ClientWeighting.NUM_EXAMPLES):
+    """FedSGD: the server takes an optimizer step on the clients' mean gradient. `server_optimizer_fn`
     has no default (TFF's is SGD 0.1; the `fedsgd` preset's SGD 0.5). Returns a `LearningProcess`."""
     return _compose_with_mean(
-        model_fn, build_fed_sgd_client_work(model_fn, client_weighting), server_optimizer, name="fed_sgd")
+        model_fn, build_fed_sgd_client_work(model_fn, client_weighting), server_optimizer_fn, name="fed_sgd")

@@ -29,3 +29,31 @@ def test_the_python_defaults_are_the_presets(preset, build):
 def test_fed_sgd_takes_its_server_optimizer_explicitly():
     with pytest.raises(TypeError, match="server_optimizer"):
         fedexp.build_fed_sgd(build_linear())  # TFF's default (0.1) is not the preset's (0.5)
+
+
+def test_tff_spellings_build_the_same_process(linear_fn):
+    """TFF's keyword names and positional learning rates (`build_sgdm(0.02)`), as its tutorials write them."""
+    keywords = fedexp.build_weighted_fed_avg(linear_fn, client_optimizer_fn=fedexp.build_sgdm(0.02),
+                                             server_optimizer_fn=fedexp.build_adam(0.01))
+    assert hparams(keywords)["client_work"]["learning_rate"] == pytest.approx(0.02)
+    assert hparams(keywords)["finalizer"]["learning_rate"] == pytest.approx(0.01)
+    sgd = fedexp.build_fed_sgd(linear_fn, server_optimizer_fn=fedexp.build_sgdm(0.5, 0.9))
+    assert hparams(sgd)["finalizer"] == {"learning_rate": 0.5, "momentum": pytest.approx(0.9)}
+    for optimizer, expected in ((fedexp.build_yogi(0.02, initial_preconditioner_value=1e-5), 1e-5),
+                                (fedexp.build_adagrad(0.02, initial_preconditioner_value=0.2), 0.2)):
+        weights = [tf.zeros([2])]
+        state = optimizer.initialize(weights)
+        assert float(optimizer.get_hparams(state)["learning_rate"]) == pytest.approx(0.02)
+        assert float(tf.reduce_max(tf.nest.flatten(state["slots"])[-1])) == pytest.approx(expected)
+
+
+def test_model_weights_of_any_structure_of_arrays_are_taken_and_a_wrong_shape_is_refused(linear_fn):
+    import numpy as np
+    process = fedexp.build_weighted_fed_avg(linear_fn, fedexp.build_sgdm(0.1))
+    state = process.initialize()
+    given = [np.full(w.shape, 0.5, np.float32) for w in process.get_model_weights(state).trainable]
+    state = process.set_model_weights(state, fedexp.ModelWeights(trainable=given, non_trainable=[]))  # lists, arrays
+    assert all(np.array_equal(w, g) for w, g in zip(process.get_model_weights(state).trainable, given))
+    wrong = fedexp.ModelWeights(trainable=[np.zeros((5, 3), np.float32), np.zeros(3, np.float32)], non_trainable=[])
+    with pytest.raises(TypeError, match=r"set_model_weights: the arguments do not fit its signature .*float32\[5,3\]"):
+        process.set_model_weights(state, wrong)

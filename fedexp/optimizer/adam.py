@@ -9,7 +9,7 @@ import tensorflow as tf
 from fedexp.optimizer._base import bias_corrected_lr, build_optimizer, zeros
 
 
-def build_adam(*, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+def build_adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
     """Returns an `Optimizer` with these hyperparameters in its state; raises ValueError for a negative one."""
     def update(hp, step, slot, w, g):
         m, v = slot

@@ -8,7 +8,7 @@ import tensorflow as tf
 from fedexp.optimizer._base import build_optimizer, zeros
 
 
-def build_rmsprop(*, learning_rate=0.001, rho=0.9, epsilon=1e-7):
+def build_rmsprop(learning_rate=0.001, rho=0.9, epsilon=1e-7):
     """Returns an `Optimizer` with these hyperparameters in its state; raises ValueError for a negative one."""
     def update(hp, step, v, w, g):
         v = hp["rho"] * v + (1 - hp["rho"]) * tf.square(g)

@@ -8,7 +8,7 @@
 from fedexp.optimizer._base import build_optimizer, zeros
 
 
-def build_sgdm(*, learning_rate, momentum=None):
+def build_sgdm(learning_rate, momentum=None):
     """SGD (`momentum` None) or SGD with heavy-ball momentum, as TFF's `build_sgdm`; the learning
     rate has no default (`conf/optimizer/sgd.yaml` gives the command's). Returns an `Optimizer`
     whose hyperparameters (`learning_rate`, `momentum`) are in its state; raises ValueError for

@@ -10,9 +10,9 @@ import tensorflow as tf
 from fedexp.optimizer._base import bias_corrected_lr, build_optimizer, fill, zeros
 
 
-def build_yogi(*, learning_rate=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-3, initial_accumulator_value=1e-6):
+def build_yogi(learning_rate=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-3, initial_preconditioner_value=1e-6):
     """Returns an `Optimizer` with these hyperparameters in its state (v starts at
-    `initial_accumulator_value`); raises ValueError for a negative hyperparameter."""
+    `initial_preconditioner_value`); raises ValueError for a negative hyperparameter."""
     def update(hp, step, slot, w, g):
         m, v = slot
         g2 = tf.square(g)
@@ -22,4 +22,4 @@ def build_yogi(*, learning_rate=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-3, in
 
     return build_optimizer(
         "yogi", dict(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon),
-        lambda w: (zeros(w), fill(w, initial_accumulator_value)), update)
+        lambda w: (zeros(w), fill(w, initial_preconditioner_value)), update)

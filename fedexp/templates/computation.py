@@ -141,7 +141,17 @@ class Computation:
                 flat = tf.nest.flatten(args)
                 if all(self._fits(value, *leaf) for value, leaf in zip(flat, self._leaf_types)):
                     return self._concrete._call_flat(flat, self._concrete.captured_inputs)
-        return self._concrete(*args)
+        try:  # as TFF, any structure of the same leaves: lists where the type has tuples, arrays for tensors
+            tf.nest.assert_same_structure(args, self.parameter_type, check_types=False)
+            args = tf.nest.pack_sequence_as(self.parameter_type, tf.nest.flatten(args))
+        except (ValueError, TypeError):
+            pass
+        try:
+            return self._concrete(*args)
+        except (TypeError, ValueError) as e:
+            found = tf.nest.map_structure(lambda v: tf.TensorSpec.from_tensor(tf.convert_to_tensor(v)), args)
+            raise TypeError(f"{self.fn.__name__}: the arguments do not fit its signature {self.type_signature}; "
+                            f"found {', '.join(type_str(a) for a in found)}") from e
 
     @staticmethod
     def _fits(value, dtype, dims):

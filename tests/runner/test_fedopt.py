@@ -13,7 +13,7 @@ def hand_adam(hp, yogi=False):
     slots = {}
 
     def step(t, w, g):
-        m, v = slots.get("m", 0 * g), slots.get("v", 0 * g + (hp.initial_accumulator_value if yogi else 0))
+        m, v = slots.get("m", 0 * g), slots.get("v", 0 * g + (hp.initial_preconditioner_value if yogi else 0))
         m = b1 * m + (1 - b1) * g
         v = v - (1 - b2) * np.sign(v - g * g) * g * g if yogi else b2 * v + (1 - b2) * g * g
         slots.update(m=m, v=v)
@@ -25,7 +25,7 @@ def hand_adagrad(hp):
     slots = {}
 
     def step(t, w, g):
-        slots["v"] = slots.get("v", 0 * g + hp.initial_accumulator_value) + g * g
+        slots["v"] = slots.get("v", 0 * g + hp.initial_preconditioner_value) + g * g
         return w - hp.learning_rate * g / np.sqrt(slots["v"] + hp.epsilon)
     return step
 
