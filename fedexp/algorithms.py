@@ -1,8 +1,10 @@
-"""Ready compositions: FedAvg (weighted, unweighted, with client gradient clipping) and FedSGD."""
+"""Ready compositions: FedAvg (weighted, unweighted, with client gradient clipping), FedProx (weighted,
+unweighted) and FedSGD, by TFF's names and arguments."""
 
 from fedexp.aggregator.mean import build_weighted_mean
 from fedexp.aggregator.unweighted_mean import build_unweighted_mean
 from fedexp.client_work.fed_sgd import build_fed_sgd_client_work
+from fedexp.client_work.fedprox import build_fedprox_client_work
 from fedexp.client_work.gradient_clipping import build_gradient_clipping_client_work
 from fedexp.client_work.model_delta import build_model_delta_client_work
 from fedexp.client_work._result import ClientWeighting
@@ -54,6 +56,29 @@ def build_fed_avg_with_gradient_clipping(model_fn, client_optimizer_fn, server_o
         model_fn, build_gradient_clipping_client_work(model_fn, client_optimizer_fn, clip_norm, client_weighting,
                                                       batched=batched),
         server_optimizer_fn or build_sgdm(learning_rate=1.0), name="fed_avg_clip")
+
+
+def build_weighted_fed_prox(model_fn, proximal_strength, client_optimizer_fn, server_optimizer_fn=None, *,
+                            client_weighting=ClientWeighting.NUM_EXAMPLES, batched="auto"):
+    """FedProx (Li et al. 2020), as TFF's `build_weighted_fed_prox`: FedAvg whose clients add
+    `proximal_strength` * (w - w_global) to every gradient, pulling them toward the server's model (the
+    paper's term; TFF 0.87 adds it with the opposite sign, pushing clients away, against its own
+    docstring). Other arguments as `build_weighted_fed_avg`'s. Returns a `LearningProcess`; raises
+    ValueError unless `proximal_strength` >= 0."""
+    return _compose_with_mean(
+        model_fn, build_fedprox_client_work(model_fn, client_optimizer_fn, proximal_strength, client_weighting,
+                                            batched=batched),
+        server_optimizer_fn or build_sgdm(learning_rate=1.0), name="fed_prox")
+
+
+def build_unweighted_fed_prox(model_fn, proximal_strength, client_optimizer_fn, server_optimizer_fn=None, *,
+                              batched="auto"):
+    """FedProx where every client's update counts the same, as TFF's `build_unweighted_fed_prox`.
+    Arguments as `build_weighted_fed_prox`'s. Returns a `LearningProcess`."""
+    return _compose_with_mean(
+        model_fn, build_fedprox_client_work(model_fn, client_optimizer_fn, proximal_strength, ClientWeighting.UNIFORM,
+                                            batched=batched),
+        server_optimizer_fn or build_sgdm(learning_rate=1.0), weighted=False, name="unweighted_fed_prox")
 
 
 def build_fed_sgd(model_fn, server_optimizer_fn, *, client_weighting=ClientWeighting.NUM_EXAMPLES):

@@ -17,6 +17,7 @@ def hparams(process):
     ("fedavg", fedexp.build_weighted_fed_avg),
     ("fedavg_unweighted", fedexp.build_unweighted_fed_avg),
     ("fedavg_clip", fedexp.build_fed_avg_with_gradient_clipping),
+    ("fedprox", lambda model_fn, optimizer: fedexp.build_weighted_fed_prox(model_fn, 0.01, optimizer)),
 ])
 def test_the_python_defaults_are_the_presets(preset, build):
     cfg = compose(*TINY, f"+algo={preset}")
@@ -57,3 +58,22 @@ def test_model_weights_of_any_structure_of_arrays_are_taken_and_a_wrong_shape_is
     wrong = fedexp.ModelWeights(trainable=[np.zeros((5, 3), np.float32), np.zeros(3, np.float32)], non_trainable=[])
     with pytest.raises(TypeError, match=r"set_model_weights: the arguments do not fit its signature .*float32\[5,3\]"):
         process.set_model_weights(state, wrong)
+
+
+def test_fed_prox_without_its_term_is_fed_avg_and_with_it_pulls_clients_toward_the_server(linear_fn):
+    import numpy as np
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 3, 4, 6)).astype(np.float32)
+    cohort = fedexp.Cohort(x, rng.integers(0, 3, (2, 3, 4)).astype(np.int32), np.ones((2, 3, 4), np.float32),
+                           np.arange(2))
+    def moved(process):
+        state = process.initialize()
+        before = process.get_model_weights(state).trainable
+        after = process.get_model_weights(process.next(state, cohort).state).trainable
+        return float(tf.linalg.global_norm([a - b for a, b in zip(after, before)]))
+    optimizer = fedexp.build_sgdm(0.5)
+    fed_avg = moved(fedexp.build_weighted_fed_avg(linear_fn, optimizer))
+    assert moved(fedexp.build_weighted_fed_prox(linear_fn, 0.0, optimizer)) == pytest.approx(fed_avg, rel=1e-6)
+    assert moved(fedexp.build_weighted_fed_prox(linear_fn, 1.0, optimizer)) < fed_avg  # the paper's sign
+    assert moved(fedexp.build_unweighted_fed_prox(linear_fn, 1.0, optimizer)) < moved(
+        fedexp.build_unweighted_fed_avg(linear_fn, optimizer))
