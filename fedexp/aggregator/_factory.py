@@ -1,0 +1,73 @@
+"""TFF's factory form of aggregators: say what to aggregate with now, build it for a value type later.
+
+TFF code composes factories (`clipping_factory(1.0, MeanFactory())`) and passes one as
+`model_aggregator=`; the algorithm calls `create(value_type)` with its model's weights type.
+Here a factory holds a fedexp builder, its hyperparameters and its inner factory:
+
+    MeanFactory()                                  build_weighted_mean
+    UnweightedMeanFactory()                        build_unweighted_mean
+    SumFactory()                                   build_sum
+    clipping_factory(clipping_norm, inner)         build_clipping
+    zeroing_factory(zeroing_norm, inner, norm_order=math.inf)   build_zeroing (TFF's max-abs default)
+"""
+
+import math
+
+from fedexp import checks
+from fedexp.aggregator.clipping import build_clipping
+from fedexp.aggregator.mean import build_weighted_mean
+from fedexp.aggregator.sum import build_sum
+from fedexp.aggregator.unweighted_mean import build_unweighted_mean
+from fedexp.aggregator.zeroing import build_zeroing
+
+
+class AggregationFactory:
+    """`create(value_type)` builds `build(value_type[, inner.create(value_type)], **hyperparameters)`."""
+
+    def __init__(self, build, inner=None, **hyperparameters):
+        if inner is not None and not isinstance(inner, AggregationFactory):
+            raise TypeError(f"{build.__name__}: the inner aggregator must be a factory (MeanFactory(), "
+                            f"clipping_factory(...), ...), found {type(inner).__name__}")
+        self.build, self.inner, self.hyperparameters = build, inner, hyperparameters
+
+    def create(self, value_type, weight_type=None):
+        """The aggregation process for values of `value_type` (`weight_type`, TFF's second argument of a
+        weighted factory, is float32 here and not needed)."""
+        inner = () if self.inner is None else (self.inner.create(value_type, weight_type),)
+        return self.build(value_type, *inner, **self.hyperparameters)
+
+    def __repr__(self):
+        args = [repr(self.inner)] if self.inner else []
+        args += [f"{k}={v!r}" for k, v in self.hyperparameters.items()]
+        return f"{self.build.__name__}({', '.join(args)})"
+
+
+def MeanFactory():  # noqa: N802 (TFF's class names)
+    """The weighted mean (`build_weighted_mean`), as `tff.aggregators.MeanFactory()`."""
+    return AggregationFactory(build_weighted_mean)
+
+
+def UnweightedMeanFactory():  # noqa: N802
+    """The unweighted mean (`build_unweighted_mean`), as `tff.aggregators.UnweightedMeanFactory()`."""
+    return AggregationFactory(build_unweighted_mean)
+
+
+def SumFactory():  # noqa: N802
+    """The sum (`build_sum`), as `tff.aggregators.SumFactory()`."""
+    return AggregationFactory(build_sum)
+
+
+def clipping_factory(clipping_norm, inner_agg_factory):
+    """Clips each client's value to L2 norm `clipping_norm`, then `inner_agg_factory`
+    (`build_clipping`), as `tff.aggregators.clipping_factory`."""
+    return AggregationFactory(build_clipping, inner_agg_factory, clip_norm=clipping_norm)
+
+
+def zeroing_factory(zeroing_norm, inner_agg_factory, norm_order=math.inf):
+    """Zeroes each client's value whose `norm_order` norm (math.inf, TFF's default: the largest absolute
+    entry; or 2) exceeds `zeroing_norm`, then `inner_agg_factory` (`build_zeroing`), as
+    `tff.aggregators.zeroing_factory`. Raises ValueError for another order."""
+    orders = {math.inf: "inf", 2: 2}
+    checks.one_of("norm_order", norm_order, tuple(orders))
+    return AggregationFactory(build_zeroing, inner_agg_factory, zeroing_norm=zeroing_norm,
+                              norm_order=orders[norm_order])

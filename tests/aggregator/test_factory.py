@@ -1,0 +1,57 @@
+"""TFF's factory form: factories compose, build for a value type, and go into an algorithm as
+`model_aggregator=`."""
+
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import fedexp
+from fedexp.aggregator.clipping import build_clipping
+from fedexp.aggregator.mean import build_weighted_mean
+from fedexp.templates.composers import compose_learning_process
+
+
+def test_zeroing_by_default_measures_the_largest_entry_as_tff():
+    vt = (tf.TensorSpec([2]),)
+    agg = fedexp.zeroing_factory(1.0, fedexp.SumFactory()).create(vt)
+    values = np.array([[0.8, 0.8], [2.0, 0.0]], np.float32)  # L2 1.13 (kept by max-abs 0.8) and 2 (zeroed)
+    np.testing.assert_allclose(agg.next(agg.initialize(), (values,)).result[0], [0.8, 0.8])
+    l2 = fedexp.zeroing_factory(1.0, fedexp.SumFactory(), norm_order=2.0).create(vt)
+    np.testing.assert_allclose(l2.next(l2.initialize(), (values,)).result[0], [0.0, 0.0])
+    with pytest.raises(ValueError, match="norm_order"):
+        fedexp.zeroing_factory(1.0, fedexp.SumFactory(), norm_order=1.0)
+
+
+def test_clipping_then_the_weighted_mean_by_hand():
+    vt = (tf.TensorSpec([2]),)
+    agg = fedexp.clipping_factory(1.0, fedexp.MeanFactory()).create(vt)
+    values, weights = np.array([[3.0, 4.0], [0.3, 0.4]], np.float32), np.array([1.0, 3.0], np.float32)
+    result = agg.next(agg.initialize(), (values,), weights).result[0]
+    np.testing.assert_allclose(result, (1 * np.array([0.6, 0.8]) + 3 * np.array([0.3, 0.4])) / 4, rtol=1e-6)
+    assert "clip_norm=1.0" in repr(fedexp.clipping_factory(1.0, fedexp.MeanFactory()))
+    with pytest.raises(TypeError, match="must be a factory"):
+        fedexp.clipping_factory(1.0, build_weighted_mean(vt))
+
+
+def test_model_aggregator_is_built_for_the_models_weights(linear_fn):
+    rng = np.random.default_rng(0)
+    cohort = fedexp.Cohort(rng.normal(size=(3, 2, 4, 6)).astype(np.float32),
+                           rng.integers(0, 3, (3, 2, 4)).astype(np.int32), np.ones((3, 2, 4), np.float32),
+                           np.arange(3))
+    optimizer = fedexp.build_sgdm(0.5)
+    factory = fedexp.clipping_factory(0.05, fedexp.MeanFactory())
+    process = fedexp.build_weighted_fed_avg(linear_fn, optimizer, model_aggregator=factory)
+    weights = fedexp.weights_type(linear_fn())
+    by_hand = compose_learning_process(
+        lambda: fedexp.ModelWeights.from_model(linear_fn()), fedexp.build_broadcast_process(weights),
+        fedexp.build_model_delta_client_work(linear_fn, optimizer),
+        build_clipping(weights.trainable, build_weighted_mean(weights.trainable), clip_norm=0.05),
+        fedexp.build_apply_optimizer_finalizer(fedexp.build_sgdm(1.0), weights))
+    ours, theirs = (p.get_model_weights(p.next(p.initialize(), cohort).state).trainable for p in (process, by_hand))
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    moved = [a - b for a, b in zip(ours, process.get_model_weights(process.initialize()).trainable)]
+    assert float(tf.linalg.global_norm(moved)) <= 0.05 + 1e-6  # every client clipped to 0.05: so is their mean
+    with pytest.raises(TypeError, match="model_aggregator must be an aggregation factory"):
+        fedexp.build_weighted_fed_avg(linear_fn, optimizer, model_aggregator=build_weighted_mean(weights.trainable))
