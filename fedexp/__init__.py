@@ -45,6 +45,7 @@ _EXPORTS = {
     "SumFactory": "fedexp.aggregator._factory",
     "clipping_factory": "fedexp.aggregator._factory",
     "zeroing_factory": "fedexp.aggregator._factory",
+    "robust_aggregator": "fedexp.aggregator._factory",
     "build_apply_optimizer_finalizer": "fedexp.finalizer.apply_optimizer",
     "build_sgdm": "fedexp.optimizer.sgd",
     "build_adam": "fedexp.optimizer.adam",

@@ -9,6 +9,7 @@ Here a factory holds a fedexp builder, its hyperparameters and its inner factory
     SumFactory()                                   build_sum
     clipping_factory(clipping_norm, inner)         build_clipping
     zeroing_factory(zeroing_norm, inner, norm_order=math.inf)   build_zeroing (TFF's max-abs default)
+    robust_aggregator(zeroing=True, clipping=True, weighted=True)   adaptive zeroing, adaptive clipping, mean
 """
 
 import math
@@ -71,3 +72,17 @@ def zeroing_factory(zeroing_norm, inner_agg_factory, norm_order=math.inf):
     checks.one_of("norm_order", norm_order, tuple(orders))
     return AggregationFactory(build_zeroing, inner_agg_factory, zeroing_norm=zeroing_norm,
                               norm_order=orders[norm_order])
+
+
+def robust_aggregator(zeroing=True, clipping=True, weighted=True):
+    """TFF's `tff.learning.robust_aggregator()`: the (weighted) mean, inside adaptive L2 clipping at an
+    estimate of the norms' 80th percentile (starting at 1, learning rate 0.2), inside adaptive zeroing by
+    the largest absolute entry at twice an estimate of its 98th percentile plus one (starting at 10,
+    learning rate log 10); the `robust_fedavg` preset."""
+    factory = MeanFactory() if weighted else UnweightedMeanFactory()
+    if clipping:
+        factory = AggregationFactory(build_clipping, factory, clip_norm=1.0, target_quantile=0.8, learning_rate=0.2)
+    if zeroing:
+        factory = AggregationFactory(build_zeroing, factory, zeroing_norm=10.0, target_quantile=0.98,
+                                     learning_rate=math.log(10.0), multiplier=2.0, increment=1.0, norm_order="inf")
+    return factory

@@ -6,7 +6,10 @@ in TFF. The threshold is fixed (`zeroing_norm`), or adaptive: with `target_quant
 
     next: (<S@SERVER, V@CLIENTS[, float32@CLIENTS]> -> <state=S@SERVER, result=V@SERVER, measurements=M@SERVER>)
 
-Measures `zeroing_norm` (the threshold this round used) and `zeroed_count`.
+Measures `zeroing_norm` (the threshold this round used) and `zeroed_count`. The norm is TFF's
+default, the largest absolute entry (`norm_order="inf"`): zeroing is against corrupted values, and a
+value with one huge entry is what corruption looks like; `norm_order=2` measures the L2 norm. Unlike
+TFF, a value that is not finite is zeroed too (TFF keeps it, and the round's model is lost).
 """
 
 import math
@@ -19,8 +22,9 @@ from fedexp.templates.client_values import client_norms, scale_clients
 
 
 def build_zeroing(value_type, inner, *, zeroing_norm=10.0, target_quantile=None, learning_rate=math.log(10.0),
-                  multiplier=2.0, increment=1.0, norm_order=2, name="zeroing"):
-    """Zeroes each client's value whose `norm_order` norm (2 or "inf") exceeds `zeroing_norm`
+                  multiplier=2.0, increment=1.0, norm_order="inf", name="zeroing"):
+    """Zeroes each client's value whose `norm_order` norm ("inf", TFF's default: its largest absolute
+    entry; or 2) exceeds `zeroing_norm`
     (or, with `target_quantile`, `multiplier` x an adaptive quantile estimate + `increment`), then
     aggregates with `inner` (required). Returns an `AggregationProcess` weighted as `inner`;
     raises ValueError for a bad norm, order, quantile or learning rate."""

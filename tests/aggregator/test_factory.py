@@ -55,3 +55,28 @@ def test_model_aggregator_is_built_for_the_models_weights(linear_fn):
     assert float(tf.linalg.global_norm(moved)) <= 0.05 + 1e-6  # every client clipped to 0.05: so is their mean
     with pytest.raises(TypeError, match="model_aggregator must be an aggregation factory"):
         fedexp.build_weighted_fed_avg(linear_fn, optimizer, model_aggregator=build_weighted_mean(weights.trainable))
+
+
+def test_robust_aggregator_is_the_robust_fedavg_preset():
+    from fedexp.runner.build import build_experiment
+    from tests.conftest import TINY, compose
+    preset = build_experiment(compose(*TINY, "+algo=robust_fedavg")).process
+    model_fn = build_experiment(compose(*TINY)).model_fn
+    built = fedexp.build_weighted_fed_avg(model_fn, fedexp.build_sgdm(0.1),
+                                          model_aggregator=fedexp.robust_aggregator())
+    assert built.next_fn.type_signature == preset.next_fn.type_signature
+    assert tf.nest.map_structure(float, built.get_hparams(built.initialize())) == \
+        tf.nest.map_structure(float, preset.get_hparams(preset.initialize()))
+    assert [float(v) for v in tf.nest.flatten(built.initialize().aggregator)] == \
+        [float(v) for v in tf.nest.flatten(preset.initialize().aggregator)]  # the estimates start alike
+
+
+def test_the_robust_aggregator_keeps_and_clips_a_large_update_that_is_not_one_huge_entry():
+    """TFF's zeroing looks at the largest entry: an update of 100 entries of 2.5 (L2 norm 25, max 2.5)
+    passes its first threshold 2 x 10 + 1 and is clipped to norm 1; an update with one entry of 30 is zeroed."""
+    vt = (tf.TensorSpec([100]),)
+    agg = fedexp.robust_aggregator(weighted=False).create(vt)
+    values = np.stack([np.full(100, 2.5, np.float32), np.eye(100, dtype=np.float32)[0] * 30])
+    out = agg.next(agg.initialize(), (values,))
+    np.testing.assert_allclose(out.result[0], np.full(100, 2.5) / 25 / 2, rtol=1e-6)  # clipped to 1, halved
+    assert float(out.measurements["zeroing"]["zeroed_count"]) == 1.0
