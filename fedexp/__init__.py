@@ -53,6 +53,7 @@ _EXPORTS = {
     "build_yogi": "fedexp.optimizer.yogi",
     "build_rmsprop": "fedexp.optimizer.rmsprop",
     "ModelWeights": "fedexp.model._functional",
+    "from_keras_model": "fedexp.model._keras",
     "weights_type": "fedexp.model._functional",
     "Cohort": "fedexp.templates.client_data",
 }
