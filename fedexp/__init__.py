@@ -46,6 +46,8 @@ _EXPORTS = {
     "clipping_factory": "fedexp.aggregator._factory",
     "zeroing_factory": "fedexp.aggregator._factory",
     "robust_aggregator": "fedexp.aggregator._factory",
+    "dp_aggregator": "fedexp.aggregator._factory",
+    "DifferentiallyPrivateFactory": "fedexp.aggregator._factory",
     "build_apply_optimizer_finalizer": "fedexp.finalizer.apply_optimizer",
     "build_sgdm": "fedexp.optimizer.sgd",
     "build_adam": "fedexp.optimizer.adam",

@@ -10,12 +10,19 @@ Here a factory holds a fedexp builder, its hyperparameters and its inner factory
     clipping_factory(clipping_norm, inner)         build_clipping
     zeroing_factory(zeroing_norm, inner, norm_order=math.inf)   build_zeroing (TFF's max-abs default)
     robust_aggregator(zeroing=True, clipping=True, weighted=True)   adaptive zeroing, adaptive clipping, mean
+    DifferentiallyPrivateFactory.gaussian_fixed(noise_multiplier, clients_per_round, clip)    build_dp_gaussian
+    DifferentiallyPrivateFactory.gaussian_adaptive(noise_multiplier, clients_per_round, …)    build_dp_gaussian
+    dp_aggregator(noise_multiplier, clients_per_round, zeroing=True)   adaptive zeroing around the adaptive one
+
+The DP factories build the Gaussian mechanism without a privacy ledger (the `fedexp` command gives it the
+population and logs epsilon; through the Python API, pass `num_clients=` to `build_dp_gaussian`).
 """
 
 import math
 
 from fedexp import checks
 from fedexp.aggregator.clipping import build_clipping
+from fedexp.aggregator.dp_gaussian import build_dp_gaussian
 from fedexp.aggregator.mean import build_weighted_mean
 from fedexp.aggregator.sum import build_sum
 from fedexp.aggregator.unweighted_mean import build_unweighted_mean
@@ -74,6 +81,13 @@ def zeroing_factory(zeroing_norm, inner_agg_factory, norm_order=math.inf):
                               norm_order=orders[norm_order])
 
 
+def _default_zeroing(factory):
+    """TFF's adaptive zeroing: the largest absolute entry against twice an estimate of its 98th percentile
+    plus one (starting at 10, learning rate log 10)."""
+    return AggregationFactory(build_zeroing, factory, zeroing_norm=10.0, target_quantile=0.98,
+                              learning_rate=math.log(10.0), multiplier=2.0, increment=1.0, norm_order="inf")
+
+
 def robust_aggregator(zeroing=True, clipping=True, weighted=True):
     """TFF's `tff.learning.robust_aggregator()`: the (weighted) mean, inside adaptive L2 clipping at an
     estimate of the norms' 80th percentile (starting at 1, learning rate 0.2), inside adaptive zeroing by
@@ -82,7 +96,32 @@ def robust_aggregator(zeroing=True, clipping=True, weighted=True):
     factory = MeanFactory() if weighted else UnweightedMeanFactory()
     if clipping:
         factory = AggregationFactory(build_clipping, factory, clip_norm=1.0, target_quantile=0.8, learning_rate=0.2)
-    if zeroing:
-        factory = AggregationFactory(build_zeroing, factory, zeroing_norm=10.0, target_quantile=0.98,
-                                     learning_rate=math.log(10.0), multiplier=2.0, increment=1.0, norm_order="inf")
-    return factory
+    return _default_zeroing(factory) if zeroing else factory
+
+
+class DifferentiallyPrivateFactory:
+    """TFF's `tff.aggregators.DifferentiallyPrivateFactory` constructors for the Gaussian mechanism."""
+
+    @staticmethod
+    def gaussian_fixed(noise_multiplier, clients_per_round, clip):
+        """Clip to L2 norm `clip`, sum, add noise of standard deviation `noise_multiplier` x `clip`, divide by
+        `clients_per_round`."""
+        return AggregationFactory(build_dp_gaussian, SumFactory(), noise_multiplier=noise_multiplier,
+                                  clients_per_round=clients_per_round, clip_norm=clip)
+
+    @staticmethod
+    def gaussian_adaptive(noise_multiplier, clients_per_round, initial_l2_norm_clip=0.1, target_unclipped_quantile=0.5,
+                          learning_rate=0.2, clipped_count_stddev=None):
+        """As `gaussian_fixed`, with the clip an estimate of the `target_unclipped_quantile` of the norms
+        (Andrew et al. 2021), its count released with noise (default standard deviation clients_per_round / 20)."""
+        return AggregationFactory(build_dp_gaussian, SumFactory(), noise_multiplier=noise_multiplier,
+                                  clients_per_round=clients_per_round, clip_norm=initial_l2_norm_clip,
+                                  target_quantile=target_unclipped_quantile, learning_rate=learning_rate,
+                                  clipped_count_stddev=clipped_count_stddev)
+
+
+def dp_aggregator(noise_multiplier, clients_per_round, zeroing=True):
+    """TFF's `tff.learning.dp_aggregator`: `gaussian_adaptive` with its defaults, inside TFF's adaptive
+    zeroing; the `dp_fedavg` preset's aggregator is `zeroing=False`."""
+    factory = DifferentiallyPrivateFactory.gaussian_adaptive(noise_multiplier, clients_per_round)
+    return _default_zeroing(factory) if zeroing else factory

@@ -80,3 +80,26 @@ def test_the_robust_aggregator_keeps_and_clips_a_large_update_that_is_not_one_hu
     out = agg.next(agg.initialize(), (values,))
     np.testing.assert_allclose(out.result[0], np.full(100, 2.5) / 25 / 2, rtol=1e-6)  # clipped to 1, halved
     assert float(out.measurements["zeroing"]["zeroed_count"]) == 1.0
+
+
+def test_the_gaussian_mechanism_without_noise_is_the_clipped_sum_over_the_cohort_by_hand():
+    vt = (tf.TensorSpec([2]),)
+    agg = fedexp.DifferentiallyPrivateFactory.gaussian_fixed(0.0, 4, clip=1.0).create(vt)
+    values = np.array([[3.0, 4.0], [0.3, 0.4]], np.float32)  # clipped to [0.6, 0.8]; kept
+    np.testing.assert_allclose(agg.next(agg.initialize(), (values,)).result[0], [(0.6 + 0.3) / 4, (0.8 + 0.4) / 4],
+                               rtol=1e-6)
+
+
+def test_dp_aggregator_is_the_dp_fedavg_presets_aggregator_inside_tffs_zeroing():
+    from fedexp.runner.build import build_experiment
+    from tests.conftest import TINY, compose
+    preset = build_experiment(compose(*TINY, "+algo=dp_fedavg", "clients_per_round=100", "data.num_clients=200")).process
+    model_fn = build_experiment(compose(*TINY, "model=linear")).model_fn
+    def built(zeroing):
+        return fedexp.build_unweighted_fed_avg(model_fn, fedexp.build_sgdm(0.1), fedexp.build_sgdm(1.0, 0.9),
+                                               model_aggregator=fedexp.dp_aggregator(1.0, 100, zeroing=zeroing))
+    plain = built(False)
+    assert plain.next_fn.type_signature == preset.next_fn.type_signature
+    assert [float(v) for v in tf.nest.flatten(plain.initialize().aggregator)] == \
+        [float(v) for v in tf.nest.flatten(preset.initialize().aggregator)]
+    assert "zeroing=" in built(True).next_fn.type_signature and "zeroing=" not in plain.next_fn.type_signature
