@@ -62,7 +62,8 @@ def instantiate(cfg, key, **available):
 def nearest_key(error, params, key) -> str:
     """For a builder's "unexpected keyword argument 'lr'": "; did you mean client_optimizer.learning_rate?"."""
     typo = re.search(r"unexpected keyword argument '(\w+)'", str(error))
-    allowed = [p for p in params if params[p].kind == inspect.Parameter.KEYWORD_ONLY]
+    allowed = [p for p in params if params[p].kind in (inspect.Parameter.KEYWORD_ONLY,
+                                                       inspect.Parameter.POSITIONAL_OR_KEYWORD)]
     near = difflib.get_close_matches(typo.group(1), allowed, n=1, cutoff=0.5) if typo else []
     if typo and typo.group(1) == "lr" and "learning_rate" in allowed:  # PyTorch's name for it
         near = ["learning_rate"]
