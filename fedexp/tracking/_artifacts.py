@@ -22,7 +22,7 @@ def save_artifacts(cfg, tracker, experiment, weights, history):
         hydra_dir = Path(HydraConfig.get().runtime.output_dir) / ".hydra"
         if hydra_dir.is_dir():
             tracker.log_artifacts(hydra_dir, "hydra")
-    tracker.log_model(*keras_model(experiment.model_fn, weights, experiment.data.test_x[:1]))
+    tracker.log_model(*keras_model(experiment.model_fn, weights, experiment.data.test.x[:1]))
     with tempfile.TemporaryDirectory() as tmp:
         plot_learning_curve(history, Path(tmp) / "learning_curve.png")
         tracker.log_artifact(Path(tmp) / "learning_curve.png", "plots")
@@ -35,10 +35,8 @@ def keras_model(model_fn, weights, example):
     logits), and MLflow's signature of its input and output, from one `example`."""
     import keras
     from mlflow.models import infer_signature
-    compiled = model_fn()
-    weights.assign_to(compiled)
-    model = keras.models.clone_model(compiled)
-    model.set_weights(compiled.get_weights())
+    model = keras.models.clone_model(model_fn())  # the same layers, not compiled
+    weights.assign_to(model)
     return model, infer_signature(example, keras.ops.convert_to_numpy(model(example)))
 
 

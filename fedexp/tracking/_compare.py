@@ -78,10 +78,11 @@ def seed_groups(table, axes) -> list:
 
 def band(curves) -> list:
     """[(round, mean, low, high)] of several runs' curves ([(round, value)] each) at the rounds all have."""
-    common = sorted(set.intersection(*(set(dict(c)) for c in curves))) if curves else []
+    curves = [dict(c) for c in curves]
+    common = sorted(set.intersection(*(set(c) for c in curves))) if curves else []
     points = []
     for step in common:
-        stats = mean_ci([dict(c)[step] for c in curves])
+        stats = mean_ci([c[step] for c in curves])
         points.append((step, stats["mean"], stats["ci95_low"], stats["ci95_high"]))
     return points
 

@@ -26,9 +26,11 @@ def source(where, builder) -> tuple:
 
 
 def schema(data) -> str:
-    spec = {"features": {"type": "tensor", "tensor-spec": {"dtype": str(data.x.dtype), "shape": [-1, *data.x.shape[1:]]}},
-            "targets": {"type": "tensor", "tensor-spec": {"dtype": "int32", "shape": [-1]}}}
-    return json.dumps({"mlflow_tensorspec": {k: json.dumps([v]) for k, v in spec.items()}})
+    """MLflow's tensor schema of the examples and labels, read off one of each."""
+    from mlflow.data.schema import TensorDatasetSchema
+    from mlflow.models import infer_signature
+    return json.dumps(TensorDatasetSchema(features=infer_signature(data.x[:1]).inputs,
+                                          targets=infer_signature(data.y[:1]).inputs).to_dict())
 
 
 def dataset_inputs(split, *, name, builder, partition) -> list:

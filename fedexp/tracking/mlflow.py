@@ -25,7 +25,7 @@ from fedexp.runner.signals import uninterrupted
 PARENT_RUN_ENV = "FEDEXP_PARENT_RUN_ID"
 # MLflow 3's UI shows an experiment as GenAI (traces) or model training (runs): up to 3.x by the experiment's
 # kind tag, since 3.1x by a per-browser switch that a link's `workflowType` sets. fedexp sets both.
-KIND = {"mlflow.experimentKind": "custom_model_development"}
+KIND = ("mlflow.experimentKind", "custom_model_development")
 UI = "http://127.0.0.1:5000"  # where `mlflow ui` serves
 TRAINING_VIEW = "?workflowType=machine_learning"
 LIGHT_UI = "MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false"
@@ -162,13 +162,13 @@ class MlflowTracker:
                     f"(MLFLOW_TRACKING_URI={self.uri} mlflow experiments restore --experiment-id "
                     f"{experiment.experiment_id}) or choose another name"))
             if experiment is not None:
-                if not set(KIND) & set(experiment.tags):  # a kind the user chose in the UI stays
-                    client.set_experiment_tag(experiment.experiment_id, *next(iter(KIND.items())))
+                if KIND[0] not in experiment.tags:  # a kind the user chose in the UI stays
+                    client.set_experiment_tag(experiment.experiment_id, *KIND)
                 return experiment.experiment_id
             artifacts = None
             if self.uri.startswith("sqlite:///"):  # keep artifacts next to the store, not in the cwd
                 artifacts = (Path(self.uri.removeprefix("sqlite:///")).parent / "mlartifacts").as_uri()
-            return client.create_experiment(self.experiment_name, artifact_location=artifacts, tags=KIND)
+            return client.create_experiment(self.experiment_name, artifact_location=artifacts, tags=dict([KIND]))
 
     @contextlib.contextmanager
     def run(self, *, run_name=None, tags=None, parent_run_id=None, resume_run_id=None):

@@ -62,8 +62,7 @@ def test_one_run_is_recorded_in_mlflow(tmp_path):
     from fedexp.data.digits import build_digits, digits_file
     from fedexp.tracking._dataset import digest
     split = build_digits(num_clients=5, test_size=100, batch_size=50, epochs=1, seed=0, cache_dir=None)
-    inputs = {i.tags[0].value if i.tags[0].key == "mlflow.data.context" else
-              {t.key: t.value for t in i.tags}["mlflow.data.context"]: i for i in run.inputs.dataset_inputs}
+    inputs = {{t.key: t.value for t in i.tags}["mlflow.data.context"]: i for i in run.inputs.dataset_inputs}
     for context, data in (("training", split.train), ("evaluation", split.test)):
         dataset = inputs[context].dataset
         assert dataset.name == "digits" and dataset.source_type == "local" and dataset.digest == digest(data)
