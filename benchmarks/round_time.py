@@ -9,7 +9,13 @@ one in the background, as the command does), `next`, read the metrics. The floor
 the tf.function call on data prepared beforehand. All sides run in this one process, taking
 turns in blocks of 5 rounds back to back, so the ratios are measured side by side; each
 side's figure is the median over its blocks of seconds per round. "batched" is fedexp with
-the cohort trained side by side (dense models only).
+the cohort trained side by side (dense models only). "tf.data" is TFF's form of the same
+round: `next(state, [one tf.data.Dataset per client])`, each client's dataset built once
+(`from_tensor_slices(...).shuffle(100).batch(20)`, reshuffled each time it is iterated, as
+fedexp's own data path reshuffles) and the sampled clients' passed each round, through the
+default process (side by side for dense models); "pipeline" is the datasets' own iteration
+alone (each sampled dataset read into one padded tensor in one tf.function, nothing else):
+the part of the tf.data form's round that no runner can take off.
 Prints a Markdown table and writes one JSON object per line.
 """
 
@@ -80,16 +86,23 @@ def bench(name, rounds, split):
     processes = {"fedexp": fed_avg(model_fn, False)}
     if batched_forward(model_fn()) is not None:
         processes["batched"] = fed_avg(model_fn, True)
+    default = "batched" if "batched" in processes else "fedexp"
     floor = build_floor(model_fn)
     evaluate = build_centralized_evaluation(model_fn, split.test_x, split.test_y)
+    processes["tf.data"] = processes[default]
     states = {side: p.initialize() for side, p in processes.items()}
+    train = split.train
+    datasets = [tf.data.Dataset.from_tensor_slices((train.x[i], train.y[i])).shuffle(EXAMPLES, seed=c).batch(BATCH)
+                for c, i in enumerate(map(train.client_indices, range(train.num_clients)))]
 
     # One stream of cohorts per side, as the `fedexp` command has: the next round's cohort is
     # packed in the background while a round trains.
-    streams = {side: cohorts(split, PER_ROUND, range(rounds + 1), seed=0) for side in processes}
+    streams = {side: cohorts(split, PER_ROUND, range(rounds + 1), seed=0) for side in processes if side != "tf.data"}
+    streams["tf.data"] = (([datasets[c] for c in sample_clients(split.train.num_clients, PER_ROUND, seed=0, round_num=r)],)
+                          for r in range(rounds + 1))
 
     def fedexp_rounds(round_nums, side="fedexp"):
-        for _, (_, _, cohort) in zip(round_nums, streams[side]):
+        for _, (*_, cohort) in zip(round_nums, streams[side]):
             output = processes[side].next(states[side], cohort)
             states[side] = output.state
             metrics = {k: float(v) for k, v in output.metrics["client_work"]["train"].items()}
@@ -105,16 +118,25 @@ def bench(name, rounds, split):
 
     floor_data = [floor_inputs(r) for r in range(rounds + 1)]  # prepared outside the timer: the floor is pure TF
 
+    @tf.function(autograph=False)
+    def read(datasets):
+        return [ds.padded_batch(1 << 12).get_single_element() for ds in datasets]
+
+    def pipeline_rounds(round_nums):
+        for r in round_nums:
+            read([datasets[c] for c in sample_clients(split.train.num_clients, PER_ROUND, seed=0, round_num=r)])
+
     def floor_rounds(round_nums):
         return [float(floor(*floor_data[r])) for r in round_nums]
 
     fedexp_rounds([0])
     to_round_1 = time.perf_counter() - start
-    sides = {"floor": floor_rounds, **{side: lambda r, s=side: fedexp_rounds(r, s) for side in processes}}
+    sides = {"floor": floor_rounds, **{side: lambda r, s=side: fedexp_rounds(r, s) for side in processes},
+             "pipeline": pipeline_rounds}
     for side, fn in sides.items():
         if side != "fedexp":  # (which has just run round 0)
             fn([0])  # warm-up (tracing, XLA compilation)
-    traces = {s: p.next_fn._compiled.experimental_get_tracing_count() for s, p in processes.items()}
+    traces = {s: p.next_fn._compiled.experimental_get_tracing_count() for s, p in processes.items() if s != "tf.data"}
     times = {side: [] for side in sides}
     for first in range(1, rounds + 1, BLOCK):  # alternate blocks, so every side sees the same machine load
         block = range(first, min(first + BLOCK, rounds + 1))
@@ -122,7 +144,7 @@ def bench(name, rounds, split):
             tick = time.perf_counter()
             fn(block)
             times[side].append((time.perf_counter() - tick) / len(block))
-    retraces = sum(p.next_fn._compiled.experimental_get_tracing_count() - traces[s] for s, p in processes.items())
+    retraces = sum(processes[s].next_fn._compiled.experimental_get_tracing_count() - t for s, t in traces.items())
     weights = processes["fedexp"].get_model_weights(states["fedexp"])
     evaluate(weights)
     tick = time.perf_counter()
@@ -133,6 +155,8 @@ def bench(name, rounds, split):
     return {"model": name, "fedexp_s_per_round": median["fedexp"], "floor_s_per_round": median["floor"],
             "ratio": median["fedexp"] / median["floor"], "batched_s_per_round": batched,
             "batched_ratio": batched / median["floor"] if batched else None,
+            "tfdata_s_per_round": median["tf.data"], "tfdata_vs_native": median["tf.data"] / median[default],
+            "pipeline_s_per_round": median["pipeline"],
             "start_to_round_1_s": to_round_1, "traces_per_round_after_first": retraces / rounds,
             "eval_s": eval_seconds, "eval_accuracy": accuracy, "peak_rss_mb": peak_rss_mb(), "rounds": rounds}
 
@@ -150,13 +174,14 @@ def main():
                                batch_size=BATCH, epochs=1)
         results.append(bench(name, ARGS.rounds, split))
         print(json.dumps(results[-1]), file=sys.stderr)
-    print("\n| model | floor s/round | fedexp s/round | ratio | batched s/round | batched ratio | "
-          "start to round 1 s | retraces/round | eval s | peak RSS MB |\n|---|---|---|---|---|---|---|---|---|---|")
+    print("\n| model | floor s/round | fedexp s/round | ratio | batched s/round | batched ratio | tf.data s/round | "
+          "tf.data / native | pipeline s/round | start to round 1 s | retraces/round | eval s | peak RSS MB |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         batched = (f"{r['batched_s_per_round']:.4f} | {r['batched_ratio']:.2f}" if r["batched_s_per_round"]
                    else "- | -")
         print(f"| {r['model']} | {r['floor_s_per_round']:.4f} | {r['fedexp_s_per_round']:.4f} | {r['ratio']:.2f} | "
-              f"{batched} | {r['start_to_round_1_s']:.2f} | {r['traces_per_round_after_first']:.1f} | "
+              f"{batched} | {r['tfdata_s_per_round']:.4f} | {r['tfdata_vs_native']:.2f} | {r['pipeline_s_per_round']:.4f} | {r['start_to_round_1_s']:.2f} | {r['traces_per_round_after_first']:.1f} | "
               f"{r['eval_s']:.3f} | {r['peak_rss_mb']:.0f} |")
     if ARGS.json:
         with open(ARGS.json, "w") as f:

@@ -10,7 +10,6 @@ local training visits exactly its own batches, in order. The ids let a stateful 
 work (SCAFFOLD) keep per-client state, and seed each client's randomness by who it is.
 """
 
-from collections.abc import Mapping
 from typing import NamedTuple
 
 import numpy as np
@@ -57,22 +56,6 @@ def pack_batches(client_batches, data_type, ids=None) -> Cohort:
             mask[c, s, :len(bx)] = 1.0
     ids = np.arange(len(clients)) if ids is None else ids
     return Cohort(tf.constant(x), tf.constant(y), tf.constant(mask), tf.constant(ids, tf.int64))
-
-
-def pack_datasets(datasets, data_type, ids=None) -> Cohort:
-    """Packs a TFF-style cohort, one `tf.data.Dataset` of batches per client, iterated as given: `(x, y)`
-    pairs, or mappings with `x` and `y` (the `OrderedDict(x=…, y=…)` of TFF's tutorials)."""
-    return pack_batches([[features_and_labels(batch) for batch in ds] for ds in datasets], data_type, ids)
-
-
-def features_and_labels(batch):
-    """A batch's `(x, y)` arrays, from a pair or a mapping with `x` and `y`; ValueError for anything else."""
-    if isinstance(batch, Mapping) and {"x", "y"} <= set(batch):
-        return np.asarray(batch["x"]), np.asarray(batch["y"])
-    if isinstance(batch, (tuple, list)) and len(batch) == 2:
-        return np.asarray(batch[0]), np.asarray(batch[1])
-    found = f"a mapping with keys {sorted(batch)}" if isinstance(batch, Mapping) else type(batch).__name__
-    raise ValueError(f"a client's dataset must yield (x, y) batches or mappings with 'x' and 'y'; found {found}")
 
 
 def num_batches(mask):

@@ -12,7 +12,8 @@ from typing import Any, NamedTuple
 
 import tensorflow as tf
 
-from fedexp.templates.client_data import Cohort, pack_datasets
+from fedexp.templates.client_data import Cohort
+from fedexp.templates.client_datasets import pack_datasets
 from fedexp.templates import errors
 from fedexp.templates.computation import CLIENTS, SERVER, check_placement, is_assignable, type_str
 from fedexp.templates.measured_process import IterativeProcess, hparams_computations

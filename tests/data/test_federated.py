@@ -3,7 +3,6 @@ import pytest
 import tensorflow as tf
 
 from fedexp.data._packing import ALIGNMENT, as_tensors
-from fedexp.templates.client_data import cohort_type, pack_datasets
 from fedexp.data.partition.iid import iid_partition
 from fedexp.data._federated import FederatedData
 
@@ -72,20 +71,6 @@ def test_iid_partition_covers_every_example_once():
     parts = iid_partition(103, 10, np.random.default_rng(0))
     assert sorted(np.concatenate(parts).tolist()) == list(range(103))
     assert {len(p) for p in parts} == {10, 11}
-
-
-def test_pack_datasets_keeps_batches_as_given_and_flattens_labels():
-    x = np.arange(14, dtype=np.float32).reshape(7, 2)
-    ds = tf.data.Dataset.from_tensor_slices((x, np.arange(7).reshape(7, 1))).batch(3)
-    cohort = pack_datasets([ds, ds.take(1)], cohort_type((2,)))
-    assert cohort.x.shape == (2, 3, 3, 2) and cohort.y.dtype == tf.int32
-    assert examples(cohort, 0) == list(range(7)) and examples(cohort, 1) == [0, 1, 2]
-
-
-def test_pack_datasets_refuses_examples_of_another_shape():
-    ds = tf.data.Dataset.from_tensor_slices((np.zeros((4, 3), np.float32), np.zeros(4))).batch(2)
-    with pytest.raises(ValueError, match=r"client 0, batch 0: examples have shape \(3,\), the model expects \(2,\)"):
-        pack_datasets([ds], cohort_type((2,)))
 
 
 def test_digits_are_real_mnist(digits):
