@@ -46,6 +46,7 @@ _EXPORTS = {
     "clipping_factory": "fedexp.aggregator._factory",
     "zeroing_factory": "fedexp.aggregator._factory",
     "robust_aggregator": "fedexp.aggregator._factory",
+    "compression_aggregator": "fedexp.aggregator._factory",
     "dp_aggregator": "fedexp.aggregator._factory",
     "DifferentiallyPrivateFactory": "fedexp.aggregator._factory",
     "build_apply_optimizer_finalizer": "fedexp.finalizer.apply_optimizer",

@@ -10,6 +10,7 @@ Here a factory holds a fedexp builder, its hyperparameters and its inner factory
     clipping_factory(clipping_norm, inner)         build_clipping
     zeroing_factory(zeroing_norm, inner, norm_order=math.inf)   build_zeroing (TFF's max-abs default)
     robust_aggregator(zeroing=True, clipping=True, weighted=True)   adaptive zeroing, adaptive clipping, mean
+    compression_aggregator(zeroing=True, clipping=True, weighted=True)   the same around 8-bit build_quantize
     DifferentiallyPrivateFactory.gaussian_fixed(noise_multiplier, clients_per_round, clip)    build_dp_gaussian
     DifferentiallyPrivateFactory.gaussian_adaptive(noise_multiplier, clients_per_round, …)    build_dp_gaussian
     dp_aggregator(noise_multiplier, clients_per_round, zeroing=True)   adaptive zeroing around the adaptive one
@@ -24,6 +25,7 @@ from fedexp import checks
 from fedexp.aggregator.clipping import build_clipping
 from fedexp.aggregator.dp_gaussian import build_dp_gaussian
 from fedexp.aggregator.mean import build_weighted_mean
+from fedexp.aggregator.quantize import build_quantize
 from fedexp.aggregator.sum import build_sum
 from fedexp.aggregator.unweighted_mean import build_unweighted_mean
 from fedexp.aggregator.zeroing import build_zeroing
@@ -88,15 +90,31 @@ def _default_zeroing(factory):
                               learning_rate=math.log(10.0), multiplier=2.0, increment=1.0, norm_order="inf")
 
 
+def _default_robustness(factory, zeroing, clipping):
+    """TFF's adaptive L2 clipping at an estimate of the norms' 80th percentile (starting at 1, learning
+    rate 0.2) around `factory`, inside `_default_zeroing`."""
+    if clipping:
+        factory = AggregationFactory(build_clipping, factory, clip_norm=1.0, target_quantile=0.8, learning_rate=0.2)
+    return _default_zeroing(factory) if zeroing else factory
+
+
 def robust_aggregator(zeroing=True, clipping=True, weighted=True):
     """TFF's `tff.learning.robust_aggregator()`: the (weighted) mean, inside adaptive L2 clipping at an
     estimate of the norms' 80th percentile (starting at 1, learning rate 0.2), inside adaptive zeroing by
     the largest absolute entry at twice an estimate of its 98th percentile plus one (starting at 10,
     learning rate log 10); the `robust_fedavg` preset."""
-    factory = MeanFactory() if weighted else UnweightedMeanFactory()
-    if clipping:
-        factory = AggregationFactory(build_clipping, factory, clip_norm=1.0, target_quantile=0.8, learning_rate=0.2)
-    return _default_zeroing(factory) if zeroing else factory
+    return _default_robustness(MeanFactory() if weighted else UnweightedMeanFactory(), zeroing, clipping)
+
+
+def compression_aggregator(zeroing=True, clipping=True, weighted=True):
+    """TFF 0.87's `tff.learning.compression_aggregator()`: each tensor of more than 20,000 elements
+    quantized to 8 bits between its own minimum and maximum with stochastic rounding (TFF's
+    `EncodedSumFactory.quantize_above_threshold(8, 20000)`), then the (weighted) mean, inside
+    `robust_aggregator`'s adaptive clipping and zeroing. TFF quantizes the weighted values inside its
+    mean; fedexp quantizes the values before it (both unbiased)."""
+    mean = MeanFactory() if weighted else UnweightedMeanFactory()
+    factory = AggregationFactory(build_quantize, mean, bits=8, rotation="none", threshold=20000)
+    return _default_robustness(factory, zeroing, clipping)
 
 
 class DifferentiallyPrivateFactory:

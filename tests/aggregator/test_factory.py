@@ -103,3 +103,22 @@ def test_dp_aggregator_is_the_dp_fedavg_presets_aggregator_inside_tffs_zeroing()
     assert [float(v) for v in tf.nest.flatten(plain.initialize().aggregator)] == \
         [float(v) for v in tf.nest.flatten(preset.initialize().aggregator)]
     assert "zeroing=" in built(True).next_fn.type_signature and "zeroing=" not in plain.next_fn.type_signature
+
+
+def test_compression_aggregator_quantizes_only_tensors_above_20000_elements_inside_tffs_robustness():
+    """TFF 0.87's compression_aggregator: 8 bits for the 20,001-element tensor, the 10-element one as is,
+    the mean of the decoded values, inside the robust aggregator's adaptive clipping and zeroing."""
+    vt = (tf.TensorSpec([20001]), tf.TensorSpec([10]))
+    agg = fedexp.compression_aggregator(weighted=False).create(vt)
+    assert list(agg.next_fn.result_type.measurements) == ["zeroing", "clipping", "quantize", "unweighted_mean"]
+    rng = np.random.default_rng(0)
+    big = rng.uniform(-1, 1, size=(2, 20001)).astype(np.float32) * 1e-3  # norms ~0.08: not clipped
+    small = rng.uniform(-1, 1, size=(2, 10)).astype(np.float32) * 1e-3
+    out = agg.next(agg.initialize(), (big, small))
+    np.testing.assert_allclose(out.result[1], small.mean(0), rtol=1e-6)
+    step = (big.max(1) - big.min(1)).max() / 255
+    error = np.abs(out.result[0] - big.mean(0))
+    assert 0 < error.max() <= step and float(out.measurements["clipping"]["clipped_count"]) == 0
+    assert float(out.measurements["quantize"]["bits_per_client"]) == 20001 * 8 + 64 + 10 * 32
+    weighted = fedexp.compression_aggregator(zeroing=False, clipping=False).create(vt)
+    assert list(weighted.next_fn.result_type.measurements) == ["quantize", "mean"]
