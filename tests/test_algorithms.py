@@ -77,3 +77,15 @@ def test_fed_prox_without_its_term_is_fed_avg_and_with_it_pulls_clients_toward_t
     assert moved(fedexp.build_weighted_fed_prox(linear_fn, 1.0, optimizer)) < fed_avg  # the paper's sign
     assert moved(fedexp.build_unweighted_fed_prox(linear_fn, 1.0, optimizer)) < moved(
         fedexp.build_unweighted_fed_avg(linear_fn, optimizer))
+
+
+@pytest.mark.parametrize("builder, keywords, key", [
+    (fedexp.build_weighted_fed_avg, {"client_optimizer_fn": lambda: tf.keras.optimizers.SGD(0.02)}, "client_optimizer_fn"),
+    (fedexp.build_weighted_fed_prox, {"proximal_strength": 0.1, "client_optimizer_fn": "sgd"}, "client_optimizer_fn"),
+    (fedexp.build_fed_sgd, {"server_optimizer_fn": lambda: tf.keras.optimizers.SGD(1.0)}, "server_optimizer_fn"),
+])
+def test_an_optimizer_that_is_not_fedexps_is_refused_in_one_line(linear_fn, builder, keywords, key):
+    """TFF's older Keras-optimizer form, `lambda: tf.keras.optimizers.SGD(0.02)`, says what to write instead."""
+    with pytest.raises(ValueError, match=rf"^{key} must be a fedexp optimizer \(fedexp.build_sgdm\(0.02\), .*"
+                                         r"TFF's `lambda: tf.keras.optimizers.SGD\(0.02\)` is fedexp.build_sgdm"):
+        builder(linear_fn, **keywords)

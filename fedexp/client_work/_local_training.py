@@ -26,6 +26,7 @@ from typing import Callable, NamedTuple
 import tensorflow as tf
 
 from fedexp import checks
+from fedexp.optimizer._base import check_optimizer
 from fedexp.client_work._devices import across_devices, lanes
 from fedexp.client_work._loops import client_output_type, for_each_batch, for_each_client
 from fedexp.client_work._result import finalize_train_metrics, model_delta, parse_weighting
@@ -56,6 +57,7 @@ class LocalTraining(NamedTuple):
 
 
 def build_local_training(model, optimizer, *, term=None, batched="auto", devices=()) -> LocalTraining:
+    check_optimizer("client_optimizer_fn", optimizer)
     trainable_type = model.weights_type.trainable
     initial_hparams = optimizer.get_hparams(optimizer.initialize(trainable_type))
     if term is not None:

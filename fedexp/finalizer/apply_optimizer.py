@@ -8,6 +8,7 @@ were, and the measurement `update_non_finite` is 1 for that round.
 
 import tensorflow as tf
 
+from fedexp.optimizer._base import check_optimizer
 from fedexp.templates import Computation, FinalizerProcess, MeasuredProcessOutput
 
 
@@ -15,6 +16,7 @@ def build_apply_optimizer_finalizer(optimizer, model_weights_type, *, name="appl
     """The server step: `optimizer` (e.g. `build_sgdm(learning_rate=1.0)`) applied to the model's
     trainable weights with the aggregated update as the gradient. Returns a `FinalizerProcess`
     whose hyperparameters are the optimizer's (see the module's signature)."""
+    check_optimizer("server_optimizer_fn", optimizer)
     def initialize():
         return optimizer.initialize(model_weights_type.trainable)
 

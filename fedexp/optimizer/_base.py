@@ -26,6 +26,14 @@ class Optimizer(NamedTuple):
     set_hparams: Callable[[dict, dict], dict]
 
 
+def check_optimizer(key, optimizer):
+    """`optimizer`, if it is a fedexp optimizer; else an InvalidValueError naming `key` (TFF's older
+    `lambda: tf.keras.optimizers.SGD(0.02)` form included)."""
+    return checks.require(key, optimizer, isinstance(optimizer, Optimizer),
+                          "a fedexp optimizer (fedexp.build_sgdm(0.02), fedexp.build_adam(0.001), ...; TFF's "
+                          "`lambda: tf.keras.optimizers.SGD(0.02)` is fedexp.build_sgdm(0.02))")
+
+
 def build_optimizer(name, hparams: dict, slots: Callable[[Any], dict], update) -> Optimizer:
     """Builds an `Optimizer` from its hyperparameters and a per-tensor update rule.
 
