@@ -30,12 +30,17 @@ def pack_datasets(datasets, data_type, ids=None, *, max_batches=MAX_BATCHES) -> 
     `ids` are 0, 1, ... unless given. ValueError, naming the client, for a dataset that cannot
     be packed; a dataset whose length TensorFlow cannot tell may have up to `max_batches`."""
     feature_shape = tuple(data_type.x.shape[3:])
-    kinds = []  # "empty", "known" or "unknown" length: checked once per dataset
+    kinds, first = [], None  # "empty", "known" or "unknown" length: checked once per dataset
     for c, ds in enumerate(datasets):
         if not isinstance(ds, tf.data.Dataset) or _checked.get(ds, ((),))[0] != feature_shape:
             _checked[ds] = feature_shape, check_dataset(c, ds, feature_shape)
         length = _checked[ds][1]
         kinds.append("empty" if length == 0 else "known" if length > 0 else "unknown")
+        types = tuple(s.dtype.name for s in _x_and_y(ds.element_spec))
+        first = first or types
+        if types != first:
+            raise ValueError(f"client {c}: batches of (x, y) types {types}, client 0's {first}: every client's "
+                             "dataset must yield the same types (as TFF's federated type says)")
     try:
         x, y, mask = _pack(tuple(datasets), tuple(kinds), data_type.x.dtype, data_type.y.dtype, feature_shape,
                            max_batches)

@@ -97,6 +97,9 @@ def test_empty_clients_and_empty_batches_keep_the_cohort_layout():
      r"^client 1: a batch must hold numeric tensors with a batch axis; found TensorSpec\(shape=\(None,\), "
      r"dtype=tf.string"),
     ([(np.zeros((2, 2)), np.zeros(2))], r"^client 1: expected a tf.data.Dataset, found list$"),
+    (tf.data.Dataset.from_tensor_slices((np.zeros((4, 2), np.float64), np.zeros(4, np.int32))).batch(2),
+     r"^client 1: batches of \(x, y\) types \('float64', 'int32'\), client 0's \('float32', 'int32'\): "
+     r"every client's dataset must yield the same types"),
     (tf.data.Dataset.from_tensor_slices((np.zeros((4, 2)), np.zeros(4))).batch(2).repeat(),
      r"^client 1: the dataset is infinite \(repeat\(\) without a count\)$"),
 ])
