@@ -17,6 +17,8 @@ _EXPORTS = {
     "build_unweighted_fed_avg": "fedexp.algorithms",
     "build_fed_avg_with_gradient_clipping": "fedexp.algorithms",
     "build_fed_sgd": "fedexp.algorithms",
+    "build_weighted_mime_lite": "fedexp.algorithms",
+    "build_unweighted_mime_lite": "fedexp.algorithms",
     "build_weighted_fed_prox": "fedexp.algorithms",
     "build_unweighted_fed_prox": "fedexp.algorithms",
     "build_broadcast_process": "fedexp.distributor.broadcast",

@@ -7,6 +7,7 @@ from fedexp.aggregator.unweighted_mean import build_unweighted_mean
 from fedexp.client_work.fed_sgd import build_fed_sgd_client_work
 from fedexp.client_work.fedprox import build_fedprox_client_work
 from fedexp.client_work.gradient_clipping import build_gradient_clipping_client_work
+from fedexp.client_work.mime_lite import build_mime_lite_client_work
 from fedexp.client_work.model_delta import build_model_delta_client_work
 from fedexp.client_work._result import ClientWeighting
 from fedexp.distributor.broadcast import build_broadcast_process
@@ -92,6 +93,26 @@ def build_unweighted_fed_prox(model_fn, proximal_strength, client_optimizer_fn, 
                                             batched=batched),
         server_optimizer_fn or build_sgdm(learning_rate=1.0), model_aggregator, weighted=False,
         name="unweighted_fed_prox")
+
+
+def build_weighted_mime_lite(model_fn, base_optimizer, server_optimizer=None, client_weighting=ClientWeighting.NUM_EXAMPLES,
+                             *, model_aggregator=None, batched="auto"):
+    """MimeLite (`build_mime_lite_client_work`): clients step with `base_optimizer`'s state held at the
+    server's, which the clients' full gradients (weighted as the updates) advance; the server moves the
+    weights by `server_optimizer` (default: SGD with learning rate 1, as TFF's) on the weighted mean update
+    (or `model_aggregator`). TFF's `full_gradient_aggregator=` is not taken: the gradients' mean is weighted
+    as the updates. Returns a `LearningProcess`; the `mime_lite` preset."""
+    return _compose(
+        model_fn, build_mime_lite_client_work(model_fn, base_optimizer, client_weighting, batched=batched),
+        server_optimizer or build_sgdm(learning_rate=1.0), model_aggregator, name="mime_lite")
+
+
+def build_unweighted_mime_lite(model_fn, base_optimizer, server_optimizer=None, *, model_aggregator=None,
+                               batched="auto"):
+    """`build_weighted_mime_lite` with every client weighted alike."""
+    return _compose(
+        model_fn, build_mime_lite_client_work(model_fn, base_optimizer, ClientWeighting.UNIFORM, batched=batched),
+        server_optimizer or build_sgdm(learning_rate=1.0), model_aggregator, weighted=False, name="mime_lite")
 
 
 def build_fed_sgd(model_fn, server_optimizer_fn, *, client_weighting=ClientWeighting.NUM_EXAMPLES,

@@ -1,5 +1,6 @@
 """The ready compositions equal their presets: the Python defaults and the YAML agree."""
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -18,6 +19,7 @@ def hparams(process):
     ("fedavg_unweighted", fedexp.build_unweighted_fed_avg),
     ("fedavg_clip", fedexp.build_fed_avg_with_gradient_clipping),
     ("fedprox", lambda model_fn, optimizer: fedexp.build_weighted_fed_prox(model_fn, 0.01, optimizer)),
+    ("mime_lite", fedexp.build_weighted_mime_lite),
 ])
 def test_the_python_defaults_are_the_presets(preset, build):
     cfg = compose(*TINY, f"+algo={preset}")
@@ -89,3 +91,21 @@ def test_an_optimizer_that_is_not_fedexps_is_refused_in_one_line(linear_fn, buil
     with pytest.raises(ValueError, match=rf"^{key} must be a fedexp optimizer \(fedexp.build_sgdm\(0.02\), .*"
                                          r"TFF's `lambda: tf.keras.optimizers.SGD\(0.02\)` is fedexp.build_sgdm"):
         builder(linear_fn, **keywords)
+
+
+@pytest.mark.parametrize("weighted", [True, False])
+def test_mime_lite_builders_run_the_presets_round(weighted):
+    """build_weighted/unweighted_mime_lite = the `mime_lite` preset (with uniform weights and the unweighted
+    mean for the unweighted one): from the same weights, one round on the same cohort gives the same state."""
+    extra = [] if weighted else ["client_work.client_weighting=uniform", "aggregator=unweighted_mean"]
+    cfg = compose(*TINY, "+algo=mime_lite", *extra)
+    experiment = build_experiment(cfg)
+    preset = experiment.process
+    build = fedexp.build_weighted_mime_lite if weighted else fedexp.build_unweighted_mime_lite
+    built = build(instantiate(cfg, "model"), instantiate(cfg, "client_optimizer"), fedexp.build_sgdm(1.0))
+    assert built.next_fn.type_signature == preset.next_fn.type_signature and hparams(built) == hparams(preset)
+    state = preset.initialize()
+    cohort = experiment.data.train.cohort([0, 1, 2], batch_size=4, seed=[0, 2, 0])
+    ours, theirs = built.next(state, cohort).state, preset.next(state, cohort).state
+    for a, b in zip(tf.nest.flatten(ours), tf.nest.flatten(theirs)):
+        np.testing.assert_array_equal(a, b)
