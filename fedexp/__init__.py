@@ -54,6 +54,7 @@ _EXPORTS = {
     "build_apply_optimizer_finalizer": "fedexp.finalizer.apply_optimizer",
     "build_sgdm": "fedexp.optimizer.sgd",
     "build_adam": "fedexp.optimizer.adam",
+    "build_adamw": "fedexp.optimizer.adamw",
     "build_adagrad": "fedexp.optimizer.adagrad",
     "build_yogi": "fedexp.optimizer.yogi",
     "build_rmsprop": "fedexp.optimizer.rmsprop",
