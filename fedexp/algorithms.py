@@ -109,7 +109,7 @@ def build_weighted_mime_lite(model_fn, base_optimizer, server_optimizer=None, cl
 
 def build_unweighted_mime_lite(model_fn, base_optimizer, server_optimizer=None, *, model_aggregator=None,
                                batched="auto"):
-    """`build_weighted_mime_lite` with every client weighted alike."""
+    """`build_weighted_mime_lite` with every client weighted alike. Returns a `LearningProcess`."""
     return _compose(
         model_fn, build_mime_lite_client_work(model_fn, base_optimizer, ClientWeighting.UNIFORM, batched=batched),
         server_optimizer or build_sgdm(learning_rate=1.0), model_aggregator, weighted=False, name="mime_lite")
