@@ -7,6 +7,7 @@ Here a factory holds a fedexp builder, its hyperparameters and its inner factory
     MeanFactory()                                  build_weighted_mean
     UnweightedMeanFactory()                        build_unweighted_mean
     SumFactory()                                   build_sum
+    SecureSumFactory(upper_bound_threshold, lower_bound_threshold=None)   build_secure_quantized_sum
     clipping_factory(clipping_norm, inner)         build_clipping
     zeroing_factory(zeroing_norm, inner, norm_order=math.inf)   build_zeroing (TFF's max-abs default)
     robust_aggregator(zeroing=True, clipping=True, weighted=True)   adaptive zeroing, adaptive clipping, mean
@@ -26,6 +27,7 @@ from fedexp.aggregator.clipping import build_clipping
 from fedexp.aggregator.dp_gaussian import build_dp_gaussian
 from fedexp.aggregator.mean import build_weighted_mean
 from fedexp.aggregator.quantize import build_quantize
+from fedexp.aggregator.secure_sum import build_secure_quantized_sum
 from fedexp.aggregator.sum import build_sum
 from fedexp.aggregator.unweighted_mean import build_unweighted_mean
 from fedexp.aggregator.zeroing import build_zeroing
@@ -65,6 +67,14 @@ def UnweightedMeanFactory():  # noqa: N802
 def SumFactory():  # noqa: N802
     """The sum (`build_sum`), as `tff.aggregators.SumFactory()`."""
     return AggregationFactory(build_sum)
+
+
+def SecureSumFactory(upper_bound_threshold, lower_bound_threshold=None):  # noqa: N802
+    """The clipped values' sum, quantized to 32 bits and summed exactly (`build_secure_quantized_sum`), as
+    `tff.aggregators.SecureSumFactory` with constant bounds (lower: -upper unless given). TFF's estimation
+    process as the bound is `build_secure_quantized_sum(…, target_quantile=…)`."""
+    return AggregationFactory(build_secure_quantized_sum, upper_bound=upper_bound_threshold,
+                              lower_bound=lower_bound_threshold)
 
 
 def clipping_factory(clipping_norm, inner_agg_factory):

@@ -8,13 +8,19 @@ With `average`, the result is that sum over the number of clients (a secure mean
     next: (<()@SERVER, V@CLIENTS> -> <state=()@SERVER, result=V@SERVER, measurements=M@SERVER>)
 
 Measures `clipped_coordinates` and `bytes_received` (modulus_bits per coordinate).
+
+`build_secure_quantized_sum` is TFF's `SecureSumFactory` for float values: bounds [lower, upper]
+(fixed, or adaptive), 32-bit deterministic rounding, no wrap (`fedexp.SecureSumFactory`).
 """
+
+import math
 
 import numpy as np
 import tensorflow as tf
 
 from fedexp import checks
-from fedexp.aggregator._shared import build_leaf
+from fedexp.aggregator._shared import build_leaf, check_quantile, next_quantile_estimate
+from fedexp.templates import AggregationProcess, Computation, MeasuredProcessOutput, at_clients
 from fedexp.templates.client_values import num_clients
 
 
@@ -51,3 +57,71 @@ def build_secure_sum(value_type, *, average, clip_range=1.0, bits=16, modulus_bi
             "bytes_received": tf.cast(n, tf.float32) * coordinates * modulus_bits / 8}
 
     return build_leaf(value_type, reduce, name=name)
+
+
+SECAGG_MAX = 2 ** 32 - 1  # TFF's: values are quantized to 32 bits, summed exactly in int64
+
+
+def build_secure_quantized_sum(value_type, *, upper_bound, lower_bound=None, target_quantile=None,
+                               learning_rate=1.0, multiplier=2.0, increment=0.0, name="secure_sum"):
+    """TFF's `SecureSumFactory` with float bounds (`primitives.secure_quantized_sum`): each client's
+    value is clipped to [lower_bound, upper_bound] (lower: -upper unless given), quantized to 32 bits
+    by deterministic rounding, summed exactly and decoded; the sum is exact to (upper - lower) / 2^32
+    per client and coordinate. With `target_quantile` the bound adapts as TFF's
+    `PrivateQuantileEstimationProcess.no_noise(upper_bound, target_quantile, learning_rate,
+    multiplier, increment)`: the bound is `estimate x multiplier + increment` (and its negative the
+    lower one), the estimate tracks that quantile of each client's largest absolute entry.
+    Measures `secure_upper_clipped_count`, `secure_lower_clipped_count` (clients whose largest /
+    smallest entry passed a bound) and both bounds. Returns an unweighted `AggregationProcess`;
+    raises ValueError for bounds that do not make a range."""
+    if lower_bound is not None:
+        checks.number("lower_bound", lower_bound, at_least=-math.inf)
+    checks.number("upper_bound", upper_bound, above=0 if lower_bound is None else lower_bound,
+                  context=None if lower_bound is None else "lower_bound")
+    if target_quantile is not None:
+        check_quantile(target_quantile, learning_rate)
+        checks.require("lower_bound", lower_bound, lower_bound is None, "unset with target_quantile (the bound "
+                       "is symmetric)")
+        checks.number("multiplier", multiplier, above=0)
+        checks.number("increment", increment, at_least=0)
+
+    coordinates = sum(math.prod(s.shape) for s in tf.nest.flatten(value_type))
+
+    def initialize():
+        return {"estimate": tf.constant(upper_bound, tf.float32)} if target_quantile is not None else ()
+
+    def bounds(state):
+        if target_quantile is None:
+            return tf.constant(upper_bound, tf.float64), tf.constant(-upper_bound if lower_bound is None
+                                                                     else lower_bound, tf.float64)
+        upper = tf.cast(state["estimate"] * multiplier + increment, tf.float64)
+        return upper, -upper
+
+    def next_fn(state, value):
+        n = num_clients(value)
+        upper, lower = bounds(state)
+        scale = tf.math.divide_no_nan(tf.constant(SECAGG_MAX, tf.float64), upper - lower)
+        shift = tf.saturate_cast(tf.round(lower * scale), tf.int64)
+
+        def secure_sum(v):  # as TFF's _client_ and _server_tensor_shift_for_secure_sum
+            q = tf.saturate_cast(tf.round(tf.clip_by_value(tf.cast(v, tf.float64), lower, upper) * scale), tf.int64)
+            q = tf.clip_by_value(q - shift, 0, SECAGG_MAX)
+            total = tf.reduce_sum(q, axis=0) + shift * tf.cast(n, tf.int64)  # the sum the server decodes
+            return tf.cast(tf.cast(total, tf.float64) * ((upper - lower) / SECAGG_MAX), v.dtype)
+
+        leaves = tf.nest.flatten(value)
+        largest = tf.reduce_max(tf.stack([tf.reduce_max(tf.reshape(v, [n, -1]), axis=1) for v in leaves]), axis=0)
+        smallest = tf.reduce_min(tf.stack([tf.reduce_min(tf.reshape(v, [n, -1]), axis=1) for v in leaves]), axis=0)
+        if target_quantile is not None:
+            magnitude = tf.maximum(tf.abs(largest), tf.abs(smallest))
+            below = tf.reduce_mean(tf.cast(magnitude <= state["estimate"], tf.float32))
+            state = {"estimate": next_quantile_estimate(state["estimate"], below, target_quantile, learning_rate)}
+        measurements = {
+            "secure_upper_clipped_count": tf.reduce_sum(tf.cast(tf.cast(largest, tf.float64) > upper, tf.float32)),
+            "secure_lower_clipped_count": tf.reduce_sum(tf.cast(tf.cast(smallest, tf.float64) < lower, tf.float32)),
+            "secure_upper_threshold": tf.cast(upper, tf.float32), "secure_lower_threshold": tf.cast(lower, tf.float32),
+            "bytes_received": tf.cast(n, tf.float32) * coordinates * 4}
+        return MeasuredProcessOutput(state, tf.nest.map_structure(secure_sum, value), {name: measurements})
+
+    init_fn = Computation(initialize)
+    return AggregationProcess(init_fn, Computation(next_fn, init_fn.result_type, at_clients(value_type)), name=name)
