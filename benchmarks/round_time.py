@@ -98,8 +98,11 @@ def bench(name, rounds, split):
     # One stream of cohorts per side, as the `fedexp` command has: the next round's cohort is
     # packed in the background while a round trains.
     streams = {side: cohorts(split, PER_ROUND, range(rounds + 1), seed=0) for side in processes if side != "tf.data"}
-    streams["tf.data"] = (([datasets[c] for c in sample_clients(split.train.num_clients, PER_ROUND, seed=0, round_num=r)],)
-                          for r in range(rounds + 1))
+
+    def sampled_datasets(r):  # the clients the native sides' cohort stream samples in round r
+        return [datasets[c] for c in sample_clients(train.num_clients, PER_ROUND, seed=0, round_num=r)]
+
+    streams["tf.data"] = ((sampled_datasets(r),) for r in range(rounds + 1))
 
     def fedexp_rounds(round_nums, side="fedexp"):
         for _, (*_, cohort) in zip(round_nums, streams[side]):
@@ -124,7 +127,7 @@ def bench(name, rounds, split):
 
     def pipeline_rounds(round_nums):
         for r in round_nums:
-            read([datasets[c] for c in sample_clients(split.train.num_clients, PER_ROUND, seed=0, round_num=r)])
+            read(sampled_datasets(r))
 
     def floor_rounds(round_nums):
         return [float(floor(*floor_data[r])) for r in round_nums]

@@ -90,10 +90,11 @@ def build_secure_quantized_sum(value_type, *, upper_bound, lower_bound=None, tar
     def initialize():
         return {"estimate": tf.constant(upper_bound, tf.float32)} if target_quantile is not None else ()
 
+    fixed_lower = -upper_bound if lower_bound is None else lower_bound
+
     def bounds(state):
         if target_quantile is None:
-            return tf.constant(upper_bound, tf.float64), tf.constant(-upper_bound if lower_bound is None
-                                                                     else lower_bound, tf.float64)
+            return tf.constant(upper_bound, tf.float64), tf.constant(fixed_lower, tf.float64)
         upper = tf.cast(state["estimate"] * multiplier + increment, tf.float64)
         return upper, -upper
 

@@ -8,9 +8,10 @@ client's real ones. A batch's examples are the rows of its labels, padded with t
 lowest value (-inf; an unsigned type's highest), which no class has: an `x` with more rows
 than its `y` is cut to the labels' rows, and a label of -1 stays (for the loss to refuse).
 
-Cost (benchmarks/round_time.py): iterating the batches in Python cost about 2.5 ms a client of
-100 examples; here 0.3 ms, the dataset pipeline's own cost. Nothing runs per batch besides
-the pipeline: a `map` or `filter` of fedexp's would cost another 0.1 ms a client each.
+Cost (timed by hand on 10 clients of 100 shuffled examples in batches of 20): iterating the
+batches in Python cost about 2.5 ms a client; here 0.52 ms, of which 0.40 ms is the pipeline's
+own reading. Nothing runs per batch besides the pipeline: a `map` or `filter` of fedexp's would
+cost another 0.1 ms a client each.
 """
 
 import re
@@ -120,19 +121,24 @@ def _client(c, ds, kind, max_batches):
     """A client's batches as `[steps, batch, ...]` x and y, y padded with `_padding`."""
     spec = ds.element_spec
     if kind == "empty":
-        return _x_and_y(_like(spec, lambda s, _: tf.zeros([0, 0, *[d or 0 for d in s.shape[1:]]], s.dtype)))
+        return _x_and_y(_like(spec, lambda s, _: _none(s, 0)))
     padding = _like(spec, lambda s, label: tf.constant(_padding(s.dtype) if label else 0, s.dtype))
     if kind == "known":
         return _x_and_y(ds.padded_batch(ds.cardinality(), padding_values=padding).get_single_element())
     # Unknown length: one empty batch at the end gives an element even to a dataset without batches.
-    empty = tf.data.Dataset.from_tensors(_like(spec, lambda s, _: tf.zeros([0, *[d or 0 for d in s.shape[1:]]],
-                                                                               s.dtype)))
+    empty = tf.data.Dataset.from_tensors(_like(spec, lambda s, _: _none(s)))
     batches = ds.concatenate(empty).padded_batch(max_batches + 2, padding_values=padding)
     x, y = _x_and_y(batches.take(1).get_single_element())
     tf.debugging.Assert(tf.shape(x)[0] <= max_batches + 1,
                         [f"client {c}: a dataset of unknown length has more than {max_batches} batches "
                          "(fedexp reads at most that many)"])
     return x[:-1], y[:-1]
+
+
+def _none(spec, *steps):
+    """No examples of a batch component of `spec` (with the leading `steps` axes given): its unknown
+    sizes are 0."""
+    return tf.zeros([*steps, 0, *[d or 0 for d in spec.shape[1:]]], spec.dtype)
 
 
 def _real_batches_first(x, y, mask):
