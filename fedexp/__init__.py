@@ -52,6 +52,7 @@ _EXPORTS = {
     "robust_aggregator": "fedexp.aggregator._factory",
     "compression_aggregator": "fedexp.aggregator._factory",
     "dp_aggregator": "fedexp.aggregator._factory",
+    "secure_aggregator": "fedexp.aggregator._factory",
     "DifferentiallyPrivateFactory": "fedexp.aggregator._factory",
     "build_apply_optimizer_finalizer": "fedexp.finalizer.apply_optimizer",
     "build_sgdm": "fedexp.optimizer.sgd",

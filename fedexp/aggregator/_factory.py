@@ -6,12 +6,15 @@ Here a factory holds a fedexp builder, its hyperparameters and its inner factory
 
     MeanFactory()                                  build_weighted_mean
     UnweightedMeanFactory()                        build_unweighted_mean
+    MeanFactory(value_sum_factory, weight_sum_factory), UnweightedMeanFactory(value_sum_factory, count_sum_factory)
+                                                   build_mean_of_sums
     SumFactory()                                   build_sum
     SecureSumFactory(upper_bound_threshold, lower_bound_threshold=None)   build_secure_quantized_sum
     clipping_factory(clipping_norm, inner)         build_clipping
     zeroing_factory(zeroing_norm, inner, norm_order=math.inf)   build_zeroing (TFF's max-abs default)
     robust_aggregator(zeroing=True, clipping=True, weighted=True)   adaptive zeroing, adaptive clipping, mean
     compression_aggregator(zeroing=True, clipping=True, weighted=True)   the same around 8-bit build_quantize
+    secure_aggregator(zeroing=True, clipping=True, weighted=True)   the same around the mean over secure sums
     DifferentiallyPrivateFactory.gaussian_fixed(noise_multiplier, clients_per_round, clip)    build_dp_gaussian
     DifferentiallyPrivateFactory.gaussian_adaptive(noise_multiplier, clients_per_round, …)    build_dp_gaussian
     dp_aggregator(noise_multiplier, clients_per_round, zeroing=True)   adaptive zeroing around the adaptive one
@@ -23,6 +26,8 @@ population and logs epsilon; through the Python API, pass `num_clients=` to `bui
 import math
 
 from fedexp import checks
+from fedexp.aggregator._mean_of_sums import build_mean_of_sums
+from fedexp.aggregator._shared import WEIGHT_TYPE
 from fedexp.aggregator.clipping import build_clipping
 from fedexp.aggregator.dp_gaussian import build_dp_gaussian
 from fedexp.aggregator.mean import build_weighted_mean
@@ -54,14 +59,37 @@ class AggregationFactory:
         return f"{self.build.__name__}({', '.join(args)})"
 
 
-def MeanFactory():  # noqa: N802 (TFF's class names)
-    """The weighted mean (`build_weighted_mean`), as `tff.aggregators.MeanFactory()`."""
-    return AggregationFactory(build_weighted_mean)
+class _MeanOfSums(AggregationFactory):
+    """`create` builds the value sum for the value type and the weight (or count) sum for one float32."""
+
+    def __init__(self, value_sum, weight_sum, weighted):
+        for key, factory in (("value_sum_factory", value_sum), ("weight_sum_factory", weight_sum)):
+            if not isinstance(factory, AggregationFactory):
+                raise TypeError(f"{key} must be a factory (SumFactory(), SecureSumFactory(...), ...), "
+                                f"found {type(factory).__name__}")
+        super().__init__(build_mean_of_sums, value_sum=value_sum, weight_sum=weight_sum, weighted=weighted)
+
+    def create(self, value_type, weight_type=None):
+        hp = self.hyperparameters
+        return build_mean_of_sums(value_type, hp["value_sum"].create(value_type), hp["weight_sum"].create(WEIGHT_TYPE),
+                                  weighted=hp["weighted"])
 
 
-def UnweightedMeanFactory():  # noqa: N802
-    """The unweighted mean (`build_unweighted_mean`), as `tff.aggregators.UnweightedMeanFactory()`."""
-    return AggregationFactory(build_unweighted_mean)
+def MeanFactory(value_sum_factory=None, weight_sum_factory=None):  # noqa: N802 (TFF's class names)
+    """The weighted mean (`build_weighted_mean`), as `tff.aggregators.MeanFactory()`; with an inner
+    sum given (the other one `SumFactory()`), TFF's sum of the weighted values over the sum of the
+    weights (`build_mean_of_sums`)."""
+    if value_sum_factory is None and weight_sum_factory is None:
+        return AggregationFactory(build_weighted_mean)
+    return _MeanOfSums(value_sum_factory or SumFactory(), weight_sum_factory or SumFactory(), weighted=True)
+
+
+def UnweightedMeanFactory(value_sum_factory=None, count_sum_factory=None):  # noqa: N802
+    """The unweighted mean (`build_unweighted_mean`), as `tff.aggregators.UnweightedMeanFactory()`;
+    with an inner sum given, TFF's sum of the values over the sum of a one from each client."""
+    if value_sum_factory is None and count_sum_factory is None:
+        return AggregationFactory(build_unweighted_mean)
+    return _MeanOfSums(value_sum_factory or SumFactory(), count_sum_factory or SumFactory(), weighted=False)
 
 
 def SumFactory():  # noqa: N802
@@ -125,6 +153,23 @@ def compression_aggregator(zeroing=True, clipping=True, weighted=True):
     mean = MeanFactory() if weighted else UnweightedMeanFactory()
     factory = AggregationFactory(build_quantize, mean, bits=8, rotation="none", threshold=20000)
     return _default_robustness(factory, zeroing, clipping)
+
+
+def secure_aggregator(zeroing=True, clipping=True, weighted=True):
+    """TFF 0.87's `tff.learning.secure_aggregator()`: the mean over secure sums — the weighted values'
+    between ±(2 x an estimate of the 95th percentile of each client's largest absolute weighted entry,
+    starting at 50, learning rate 1), the weights' between 0 and 2^20 - 1 (unweighted: the count of
+    clients), each quantized to 32 bits and summed exactly — inside `robust_aggregator`'s adaptive
+    clipping and zeroing. TFF estimates those two norms and counts the clipped and zeroed clients
+    with secure sums too, of values (±0.5, 0/1) that its 32-bit quantization changes by less than
+    float32 can hold: here they are plain sums."""
+    value_sum = AggregationFactory(build_secure_quantized_sum, upper_bound=50.0, target_quantile=0.95,
+                                   learning_rate=1.0, multiplier=2.0)
+    if weighted:
+        mean = MeanFactory(value_sum, SecureSumFactory(float(2 ** 20 - 1), 0.0))
+    else:
+        mean = UnweightedMeanFactory(value_sum, SecureSumFactory(1.0, 0.0))
+    return _default_robustness(mean, zeroing, clipping)
 
 
 class DifferentiallyPrivateFactory:

@@ -122,3 +122,66 @@ def test_compression_aggregator_quantizes_only_tensors_above_20000_elements_insi
     assert float(out.measurements["quantize"]["bits_per_client"]) == 20001 * 8 + 64 + 10 * 32
     weighted = fedexp.compression_aggregator(zeroing=False, clipping=False).create(vt)
     assert list(weighted.next_fn.result_type.measurements) == ["quantize", "mean"]
+
+
+def test_the_mean_over_secure_sums_is_tffs_quantized_weighted_sum_over_the_quantized_weight_sum():
+    """TFF 0.87's secure_aggregator without clipping and zeroing: value x weight summed between ±100 (2 x the
+    initial estimate 50), the weights between 0 and 2^20 - 1, both by TFF's 32-bit formula (test_secure_sum's)."""
+    from tests.aggregator.test_secure_sum import tff_quantized_sum
+    vt = (tf.TensorSpec([3]), tf.TensorSpec([2, 2]))
+    rng = np.random.default_rng(1)
+    values = (rng.normal(size=(4, 3)).astype(np.float32), rng.normal(size=(4, 2, 2)).astype(np.float32))
+    weights = np.array([3.0, 17.0, 40.0, 1.0], np.float32)
+    values[0][2, 0] = 3.0  # x 40 = 120: clipped to 100
+    agg = fedexp.secure_aggregator(zeroing=False, clipping=False).create(vt)
+    out = agg.next(agg.initialize(), values, weights)
+    weight_sum = tff_quantized_sum(weights[:, None], 0.0, 2.0 ** 20 - 1)[0]
+    assert weight_sum != weights.sum() and abs(weight_sum - weights.sum()) < 4 / 4096  # quantized: not exact
+    for got, v in zip(out.result, values):
+        weighted = (v * weights.reshape(-1, *[1] * (v.ndim - 1))).reshape(4, -1)
+        np.testing.assert_allclose(got.numpy().ravel(), tff_quantized_sum(weighted, -100.0, 100.0) / weight_sum,
+                                   rtol=1e-6)
+    m = out.measurements["mean"]
+    assert float(m["mean_value"]["secure_sum"]["secure_upper_threshold"]) == 100.0
+    assert float(m["mean_weight"]["secure_sum"]["secure_upper_threshold"]) == 2.0 ** 20 - 1
+    largest = np.array([max(np.abs(v[i] * w).max() for v in values) for i, w in enumerate(weights)])
+    clipped = sum(float(m["mean_value"]["secure_sum"][f"secure_{b}_clipped_count"]) for b in ("upper", "lower"))
+    assert clipped == np.sum(largest > 100) == 1
+    below = np.mean(largest <= 50)
+    assert float(out.state["value_sum"]["estimate"]) == pytest.approx(50 * np.exp(-(below - 0.95)), rel=1e-6)
+
+
+def test_the_secure_aggregator_keeps_the_robust_aggregators_stages_and_counts_clients_exactly():
+    vt = (tf.TensorSpec([100]),)
+    values = np.stack([np.full(100, 2.5, np.float32), np.eye(100, dtype=np.float32)[0] * 30, np.full(100, 0.01)])
+    secure = fedexp.secure_aggregator(weighted=False).create(vt)
+    robust = fedexp.robust_aggregator(weighted=False).create(vt)
+    assert list(secure.next_fn.result_type.measurements) == ["zeroing", "clipping", "unweighted_mean"]
+    ours, theirs = (a.next(a.initialize(), (values,)) for a in (secure, robust))
+    np.testing.assert_allclose(ours.result[0], theirs.result[0], atol=3 * 200 / 2 ** 32)  # 3 clients, range ±100
+    assert float(ours.measurements["unweighted_mean"]["mean_weight"]["secure_sum"]["secure_upper_threshold"]) == 1.0
+    assert float(ours.measurements["zeroing"]["zeroed_count"]) == 1.0
+
+
+def test_a_mean_over_sums_takes_factories():
+    with pytest.raises(TypeError, match="weight_sum_factory must be a factory"):
+        fedexp.MeanFactory(fedexp.SumFactory(), build_weighted_mean((tf.TensorSpec([2]),)))
+    plain = fedexp.UnweightedMeanFactory(fedexp.SumFactory()).create((tf.TensorSpec([2]),))
+    values = np.array([[1.0, 2.0], [3.0, 6.0]], np.float32)
+    np.testing.assert_array_equal(plain.next(plain.initialize(), (values,)).result[0], [2.0, 4.0])
+
+
+def test_fed_avg_with_the_secure_aggregator_moves_as_with_the_robust_one(linear_fn):
+    rng = np.random.default_rng(0)
+    cohort = fedexp.Cohort(rng.normal(size=(3, 2, 4, 6)).astype(np.float32),
+                           rng.integers(0, 3, (3, 2, 4)).astype(np.int32), np.ones((3, 2, 4), np.float32),
+                           np.arange(3))
+    moved = []
+    for factory in (fedexp.secure_aggregator(), fedexp.robust_aggregator()):
+        process = fedexp.build_weighted_fed_avg(linear_fn, fedexp.build_sgdm(0.5), model_aggregator=factory)
+        state = process.initialize()
+        for _ in range(2):
+            state = process.next(state, cohort).state
+        moved.append(process.get_model_weights(state).trainable)
+    for a, b in zip(*moved):  # 8 examples a client, weighted updates within ±100: 3 x 200 / 2^32 / 24 apart at most
+        np.testing.assert_allclose(a, b, atol=1e-6)
