@@ -15,7 +15,9 @@ round: `next(state, [one tf.data.Dataset per client])`, each client's dataset bu
 fedexp's own data path reshuffles) and the sampled clients' passed each round, through the
 default process (side by side for dense models); "pipeline" is the datasets' own iteration
 alone (each sampled dataset read into one padded tensor in one tf.function, nothing else):
-the part of the tf.data form's round that no runner can take off.
+the part of the tf.data form's round that no runner can take off; "core" is the same FedAvg
+written in TFF's federated core as "Building Your Own Federated Learning Algorithm" writes it
+(`fedexp.core`: one compiled call per client, the mean in Python), on the same datasets.
 Prints a Markdown table and writes one JSON object per line.
 """
 
@@ -80,6 +82,44 @@ def fed_avg(model_fn, batched):
                                          fedexp.build_sgdm(learning_rate=SERVER_LR), batched=batched)
 
 
+def core_fed_avg(model_fn, element_spec):
+    """The same FedAvg as "Building Your Own Federated Learning Algorithm" writes it, in TFF's federated core
+    (`fedexp.core`): each client's SGD one `tf_computation` call, the trained weights' plain mean (every
+    client has 100 examples, so it is the weighted one) taken as the server's (server learning rate 1)."""
+    core = fedexp.core
+    keras_model = model_fn()
+    model = fedexp.functional_model_from_keras(keras_model, keras_model.loss, element_spec)
+    trainable, non_trainable = model.initial_weights
+    datasets_type = core.FederatedType(core.SequenceType(element_spec), core.CLIENTS)
+
+    @core.tf_computation
+    def server_init():
+        return trainable
+
+    weights_type = server_init.type_signature.result
+
+    @core.tf_computation(core.SequenceType(element_spec), weights_type)
+    def client_update(dataset, weights):
+        optimizer = fedexp.build_sgdm(CLIENT_LR)
+        state = optimizer.initialize(weights_type)
+        for x, y in dataset:
+            with tf.GradientTape() as tape:
+                tape.watch(weights)
+                loss = model.loss(model.predict_on_batch((weights, non_trainable), x), y)
+            state, weights = optimizer.next(state, weights, tape.gradient(loss, weights))
+        return weights
+
+    @core.federated_computation
+    def initialize_fn():
+        return core.federated_eval(server_init, core.SERVER)
+
+    @core.federated_computation(core.FederatedType(weights_type, core.SERVER), datasets_type)
+    def next_fn(weights, datasets):
+        return core.federated_mean(core.federated_map(client_update, (datasets, core.federated_broadcast(weights))))
+
+    return core.IterativeProcess(initialize_fn, next_fn)
+
+
 def bench(name, rounds, split):
     start = START if name == ARGS.models[0] else time.perf_counter()  # later models: build + round 1
     model_fn = MODELS[name]()
@@ -103,6 +143,12 @@ def bench(name, rounds, split):
         return [datasets[c] for c in sample_clients(train.num_clients, PER_ROUND, seed=0, round_num=r)]
 
     streams["tf.data"] = ((sampled_datasets(r),) for r in range(rounds + 1))
+    core = core_fed_avg(model_fn, datasets[0].element_spec)
+    core_state = [core.initialize()]
+
+    def core_rounds(round_nums):
+        for r in round_nums:
+            core_state[0] = core.next(core_state[0], sampled_datasets(r))
 
     def fedexp_rounds(round_nums, side="fedexp"):
         for _, (*_, cohort) in zip(round_nums, streams[side]):
@@ -135,7 +181,7 @@ def bench(name, rounds, split):
     fedexp_rounds([0])
     to_round_1 = time.perf_counter() - start
     sides = {"floor": floor_rounds, **{side: lambda r, s=side: fedexp_rounds(r, s) for side in processes},
-             "pipeline": pipeline_rounds}
+             "pipeline": pipeline_rounds, "core": core_rounds}
     for side, fn in sides.items():
         if side != "fedexp":  # (which has just run round 0)
             fn([0])  # warm-up (tracing, XLA compilation)
@@ -159,7 +205,8 @@ def bench(name, rounds, split):
             "ratio": median["fedexp"] / median["floor"], "batched_s_per_round": batched,
             "batched_ratio": batched / median["floor"] if batched else None,
             "tfdata_s_per_round": median["tf.data"], "tfdata_vs_native": median["tf.data"] / median[default],
-            "pipeline_s_per_round": median["pipeline"],
+            "pipeline_s_per_round": median["pipeline"], "core_s_per_round": median["core"],
+            "core_vs_native": median["core"] / median[default],
             "start_to_round_1_s": to_round_1, "traces_per_round_after_first": retraces / rounds,
             "eval_s": eval_seconds, "eval_accuracy": accuracy, "peak_rss_mb": peak_rss_mb(), "rounds": rounds}
 
@@ -178,13 +225,14 @@ def main():
         results.append(bench(name, ARGS.rounds, split))
         print(json.dumps(results[-1]), file=sys.stderr)
     print("\n| model | floor s/round | fedexp s/round | ratio | batched s/round | batched ratio | tf.data s/round | "
-          "tf.data / native | pipeline s/round | start to round 1 s | retraces/round | eval s | peak RSS MB |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "tf.data / native | pipeline s/round | core s/round | core / native | start to round 1 s | retraces/round | eval s | peak RSS MB |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         batched = (f"{r['batched_s_per_round']:.4f} | {r['batched_ratio']:.2f}" if r["batched_s_per_round"]
                    else "- | -")
         print(f"| {r['model']} | {r['floor_s_per_round']:.4f} | {r['fedexp_s_per_round']:.4f} | {r['ratio']:.2f} | "
-              f"{batched} | {r['tfdata_s_per_round']:.4f} | {r['tfdata_vs_native']:.2f} | {r['pipeline_s_per_round']:.4f} | {r['start_to_round_1_s']:.2f} | {r['traces_per_round_after_first']:.1f} | "
+              f"{batched} | {r['tfdata_s_per_round']:.4f} | {r['tfdata_vs_native']:.2f} | {r['pipeline_s_per_round']:.4f} | "
+              f"{r['core_s_per_round']:.4f} | {r['core_vs_native']:.2f} | {r['start_to_round_1_s']:.2f} | {r['traces_per_round_after_first']:.1f} | "
               f"{r['eval_s']:.3f} | {r['peak_rss_mb']:.0f} |")
     if ARGS.json:
         with open(ARGS.json, "w") as f:

@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "templates": "fedexp.templates",
+    "core": "fedexp.core",
     "compose_learning_process": "fedexp.templates.composers",
     "build_weighted_fed_avg": "fedexp.algorithms",
     "build_unweighted_fed_avg": "fedexp.algorithms",
@@ -58,11 +59,13 @@ _EXPORTS = {
     "build_sgdm": "fedexp.optimizer.sgd",
     "build_adam": "fedexp.optimizer.adam",
     "build_adamw": "fedexp.optimizer.adamw",
+    "build_adafactor": "fedexp.optimizer.adafactor",
     "build_adagrad": "fedexp.optimizer.adagrad",
     "build_yogi": "fedexp.optimizer.yogi",
     "build_rmsprop": "fedexp.optimizer.rmsprop",
     "ModelWeights": "fedexp.model._functional",
     "from_keras_model": "fedexp.model._keras",
+    "functional_model_from_keras": "fedexp.model._keras",
     "weights_type": "fedexp.model._functional",
     "Cohort": "fedexp.templates.client_data",
 }
@@ -73,7 +76,7 @@ def __getattr__(name):
     if name not in _EXPORTS:
         raise AttributeError(f"module 'fedexp' has no attribute {name!r}")
     module = importlib.import_module(_EXPORTS[name])
-    value = module if name == "templates" else getattr(module, name)
+    value = module if name in ("templates", "core") else getattr(module, name)
     globals()[name] = value
     return value
 

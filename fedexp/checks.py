@@ -43,6 +43,9 @@ RANGES = {
     "rho": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "epsilon": (lambda v: v > 0, "a number > 0"),
     "clip_norm": (lambda v: v > 0, "a number > 0"),
+    "epsilon_1": (lambda v: v > 0, "a number > 0"),
+    "beta_2_decay": (lambda v: v < 0, "a number < 0"),  # Adafactor's beta_2 = 1 - t^decay rises to 1
+    "clip_threshold": (lambda v: v > 0, "a number > 0"),
 }
 
 

@@ -18,7 +18,8 @@ OPTIONS = sorted(p.relative_to(CONF) for p in CONF.rglob("*.yaml")
 GROUPS = sorted({option.parent for option in OPTIONS})
 
 # Layers, bottom first: an import may point down or sideways, never up.
-LAYERS = [("fedexp.errors", "fedexp.checks", "fedexp.targets", "fedexp.templates", "fedexp.model"),
+LAYERS = [("fedexp.errors", "fedexp.checks", "fedexp.targets", "fedexp.templates", "fedexp.core",
+           "fedexp.model"),
           ("fedexp.distributor", "fedexp.client_work", "fedexp.aggregator", "fedexp.finalizer", "fedexp.optimizer",
            "fedexp.data"),
           ("fedexp.algorithms", "fedexp.evaluation", "fedexp.schedules"),

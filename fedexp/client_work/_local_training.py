@@ -16,9 +16,9 @@ Clients train one after another (`batched=False`), or side by side (`batched=Tru
 loop over steps in which every client's forward pass is vectorized over the cohort axis
 and the optimizer updates the stacked `[clients, ...]` weights at once; a client whose
 batches have run out keeps its weights. `batched="auto"` picks side by side for models
-made only of dense layers: see `fedexp.model._batched`. With several `devices` the cohort
-is split across them (see `across_devices`); side by side on a CPU, into one part per core
-(see `lanes`).
+made only of dense layers (see `fedexp.model._batched`) when the optimizer is elementwise
+(not Adafactor). With several `devices` the cohort is split across them (see
+`across_devices`); side by side on a CPU, into one part per core (see `lanes`).
 """
 
 from typing import Callable, NamedTuple
@@ -67,7 +67,10 @@ def build_local_training(model, optimizer, *, term=None, batched="auto", devices
     if batched is True and forward is None:
         checks.refuse("batched", f"'{model.keras_model.name}' has layers that cannot train side by side "
                                  f"(supported: {', '.join(BATCHED_LAYERS)}); use batched=false")
-    batched = forward is not None and batched in ("auto", True)
+    if batched is True and not optimizer.elementwise:
+        checks.refuse("batched", "the client optimizer is not elementwise (Adafactor): clients cannot train side "
+                                 "by side; use batched=false")
+    batched = forward is not None and optimizer.elementwise and batched in ("auto", True)
 
     def adjust(grads, hparams, trainable, initial, correction, side_by_side=False):
         """The loss gradient with the correction added, then changed by the term."""

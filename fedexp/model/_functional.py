@@ -23,7 +23,7 @@ class ModelWeights(NamedTuple):
         return cls(tuple(tf.convert_to_tensor(v) for v in model.trainable_variables),
                    tuple(tf.convert_to_tensor(v) for v in model.non_trainable_variables))
 
-    def assign_to(self, model) -> None:
+    def assign_weights_to(self, model) -> None:
         """Writes these weights into a Keras model's variables (to save or evaluate it with Keras)."""
         for variables, values in ((model.trainable_variables, self.trainable),
                                   (model.non_trainable_variables, self.non_trainable)):

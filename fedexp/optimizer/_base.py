@@ -24,6 +24,7 @@ class Optimizer(NamedTuple):
     next: Callable[[dict, Any, Any], tuple]
     get_hparams: Callable[[dict], dict]
     set_hparams: Callable[[dict, dict], dict]
+    elementwise: bool = True  # each entry updated alone: a stack of clients' weights can step at once
 
 
 def check_optimizer(key, optimizer):
@@ -34,13 +35,15 @@ def check_optimizer(key, optimizer):
                           "`lambda: tf.keras.optimizers.SGD(0.02)` is fedexp.build_sgdm(0.02))")
 
 
-def build_optimizer(name, hparams: dict, slots: Callable[[Any], dict], update) -> Optimizer:
+def build_optimizer(name, hparams: dict, slots: Callable[[Any], dict], update, *, elementwise=True) -> Optimizer:
     """Builds an `Optimizer` from its hyperparameters and a per-tensor update rule.
 
     `slots(like)` gives the initial accumulators of one weight tensor (`like` is its spec,
     or a tensor of its shape: a stack of clients' weights gets per-client accumulators);
     `update(hp, step, slot, w, g) -> (slot, w)` updates one tensor, where `hp` holds
     the hyperparameters and `step` counts the updates so far, this one included.
+    `elementwise=False`: the update reads across a tensor's entries (Adafactor's factored
+    moments and RMS), so clients' weights cannot be stacked into one tensor for it.
     """
     for key, value in hparams.items():
         checks.hparam(key, value, context=name)
@@ -72,7 +75,7 @@ def build_optimizer(name, hparams: dict, slots: Callable[[Any], dict], update) -
             raise KeyError(f"{name}: unknown hyperparameter(s) {sorted(unknown)}; it has {sorted(hparams)}")
         return {**state, **{k: tf.cast(v, tf.float32) for k, v in new.items()}}
 
-    return Optimizer(initialize, next_, get_hparams, set_hparams)
+    return Optimizer(initialize, next_, get_hparams, set_hparams, elementwise)
 
 
 def zeros(like):

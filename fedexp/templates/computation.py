@@ -87,6 +87,11 @@ def type_str(type_) -> str:
     return _render(type_, type_str)
 
 
+def render_type(t) -> str:
+    """A nest of specs in TFF's notation, without placement: `<float32[784,10],float32[10]>`."""
+    return _render(t, None)
+
+
 def _render(t, render_field) -> str:
     if isinstance(t, tf.TensorSpec):
         dims = ",".join("?" if d is None else str(d) for d in t.shape.as_list()) if t.shape.rank else ""
@@ -98,7 +103,7 @@ def _render(t, render_field) -> str:
         return "<" + ",".join(f"{k}={render_field(v)}" for k, v in zip(t._fields, t)) + ">"
     if isinstance(t, (list, tuple)):
         return "<" + ",".join(render_field(v) for v in t) + ">"
-    return repr(t)
+    return str(t)
 
 
 class Computation:

@@ -36,7 +36,7 @@ def keras_model(model_fn, weights, example):
     import keras
     from mlflow.models import infer_signature
     model = keras.models.clone_model(model_fn())  # the same layers, not compiled
-    weights.assign_to(model)
+    weights.assign_weights_to(model)
     return model, infer_signature(example, keras.ops.convert_to_numpy(model(example)))
 
 

@@ -192,5 +192,5 @@ def test_help_lists_every_group_and_option(tmp_path):
                  "fedavg_unweighted, fedavgm, fedprox, fedsgd, fedyogi, mime_lite, robust_fedavg, scaffold",
                  "client_work: fed_sgd, fedprox, gradient_clipping, mime_lite, model_delta, scaffold",
                  "data: digits, federated_emnist, synthetic, tfds", "data/partition: dirichlet, iid, shards, size_skew", "model: emnist_cnn, linear, mlp",
-                 "optimizer: adagrad, adam, adamw, rmsprop, sgd, yogi", "tracking: mlflow, none"):
+                 "optimizer: adafactor, adagrad, adam, adamw, rmsprop, sgd, yogi", "tracking: mlflow, none"):
         assert line in result.stdout
