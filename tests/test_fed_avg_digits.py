@@ -22,7 +22,7 @@ def test_fed_avg_trains_the_linear_model_well_above_chance(digits):
         out = process.next(state, data.cohort(clients, batch_size=20, seed=round_num))
         state = out.state
     model = model_fn()
-    process.get_model_weights(state).assign_to(model)
+    process.get_model_weights(state).assign_weights_to(model)
     accuracy = np.mean(np.argmax(model.predict(x[test], verbose=0), -1) == y[test])
     assert accuracy > 0.75, accuracy
     assert out.metrics["client_work"]["train"]["accuracy"] > 0.7
