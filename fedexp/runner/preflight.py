@@ -15,7 +15,9 @@ overrides and mode — and refuses, in one line naming the key:
 - a sweep (`hydra.sweeper.params`) over Hydra's own keys, which Hydra refuses only on the command line;
 - a task `_target_` that is not allowed, so a sweep's callback never builds an unchecked tracker
   (and a key the config does not have: each job checks its whole config again);
-- `--experimental-rerun`, which unpickles a file.
+- `--experimental-rerun`, which unpickles a file;
+- a sweep whose launcher runs jobs on other machines (SLURM; Ray given a cluster's address) while
+  runs are recorded in an SQLite file, which other machines cannot write; and Ray's AWS launcher.
 
 Still trusted: `hydra.searchpath` entries `pkg://<module>` import that installed package while
 the config is composed, and what an allowed builder or installed Hydra plugin does with its values.
@@ -23,6 +25,7 @@ the config is composed, and what an allowed builder or installed Hydra plugin do
 
 import os
 import re
+import shutil
 from pathlib import Path
 
 from hydra._internal.hydra import Hydra
@@ -37,10 +40,19 @@ from fedexp.errors import ConfigError
 from fedexp.runner.config import check_keys
 
 CALLBACKS = ("fedexp.tracking._sweep.MlflowSweepCallback",)
+MLFLOW = "fedexp.tracking.mlflow.MlflowTracker"
 HYDRA_PLUGINS = ("hydra_plugins.", "hydra._internal.core_plugins.")
 LOGGING = re.compile(r"logging\.(handlers\.)?\w*(Handler|Formatter|Filter)|colorlog\.\w*Formatter")
 STREAMS = ("ext://sys.stdout", "ext://sys.stderr")
 ENVIRONMENT = re.compile(r"(CUDA|TF|OMP|MKL|OPENBLAS|NCCL)_\w+|XLA_FLAGS")
+# Launchers whose jobs run on this machine: in this process, in its worker processes, in submitit's local
+# processes, or in a Ray started here (no cluster address). Any other runs them elsewhere.
+LOCAL_LAUNCHERS = ("hydra._internal.core_plugins.basic_launcher.BasicLauncher",
+                   "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher",
+                   "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher")
+SLURM = "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
+RAY = "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher"
+RAY_AWS = "hydra_plugins.hydra_ray_launcher.ray_aws_launcher.RayAWSLauncher"
 
 
 def compose(argv, config_dir, calling_file):
@@ -97,6 +109,27 @@ def output_folder(cfg):
         raise ConfigError(f"{key}: cannot create {folder} ({e.strerror or e})") from None
 
 
+def check_store_reachable(cfg):
+    """Refuses a sweep that runs its jobs on other machines while they record to an SQLite file, one
+    on SLURM from a machine without it, and one through Ray's AWS launcher (best-effort upstream)."""
+    if cfg.hydra.mode != RunMode.MULTIRUN:
+        return
+    launcher = OmegaConf.select(cfg, "hydra.launcher._target_")
+    name = OmegaConf.select(cfg, "hydra.runtime.choices").get("hydra/launcher") or launcher
+    if launcher == RAY_AWS:
+        raise ConfigError(f"hydra/launcher={name}: Ray's AWS launcher is not supported (best-effort upstream); "
+                          "start a Ray cluster and use hydra/launcher=ray hydra.launcher.ray.init.address=<head>:6379")
+    local = launcher in LOCAL_LAUNCHERS or (launcher == RAY and not OmegaConf.select(cfg, "hydra.launcher.ray.init.address"))
+    uri = OmegaConf.select(cfg, "tracking.uri")
+    if not local and OmegaConf.select(cfg, "tracking._target_") == MLFLOW and (uri is None or str(uri).startswith("sqlite:")):
+        raise ConfigError(f"tracking.uri: hydra/launcher={name} runs jobs on other machines, which cannot write to "
+                          f"the SQLite file {uri or 'outputs/mlflow.db'}; start an MLflow server they can reach and "
+                          "pass tracking.uri=http://<server>:5000 (README: Beyond one machine)")
+    if launcher == SLURM and shutil.which("sbatch") is None:
+        raise ConfigError(f"hydra/launcher={name}: SLURM's sbatch is not on this machine; launch the sweep from "
+                          "the cluster's login node (or hydra/launcher=submitit_local to try it here)")
+
+
 def refuse(key, value, allowed):
     raise ConfigError(f"{key}: {targets.shown(value)} is not allowed; {allowed}")
 
@@ -129,6 +162,7 @@ def check(cfg):
     for key in (OmegaConf.select(hydra, "sweeper.params") or {}):
         if re.split(r"[./@]", str(key).lstrip("+~"))[0] == "hydra":
             refuse(f"hydra.sweeper.params.{key}", key, "a sweep varies the experiment's keys, not Hydra's")
+    check_store_reachable(cfg)
     task = cfg.copy()
     with open_dict(task):
         del task["hydra"]

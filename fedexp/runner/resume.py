@@ -6,11 +6,15 @@
     resume=true                 this command's last run (same overrides; in a sweep, the same
                                 parent run): finished -> nothing to do; interrupted -> resumed; none -> started
 
+A job that SLURM requeued (preempted, or requeued by submitit at its time limit) with `resume`
+unset continues from its own run folder's newest checkpoint, if it wrote one before it was stopped.
+
 The resumed config is the saved command's overrides followed by this command's, so `fedexp
 resume=<folder>` alone continues the run as it was and `… num_rounds=100` extends it. Only
 the keys in `MAY_CHANGE` may differ from the checkpoint's config; any other is refused.
 """
 
+import os
 import re
 from pathlib import Path
 from typing import NamedTuple, Optional
@@ -51,9 +55,18 @@ def newest_checkpoint(path) -> Optional[Path]:
     return found[0] if found else None
 
 
-def find_target(cfg, tracker) -> Target:
-    """Reads `cfg.resume`; raises `ConfigError` when what it names is not there."""
+def requeued() -> int:
+    """How many times SLURM has requeued this job (its `SLURM_RESTART_COUNT`; 0 elsewhere)."""
+    count = os.environ.get("SLURM_RESTART_COUNT", "0")
+    return int(count) if count.isdigit() else 0
+
+
+def find_target(cfg, tracker, folder=None) -> Target:
+    """Reads `cfg.resume` (unset in a requeued SLURM job: `folder`, this run's folder, if it holds a
+    checkpoint); raises `ConfigError` when what it names is not there."""
     resume = cfg.get("resume")
+    if resume is None and folder is not None and requeued() and newest_checkpoint(folder):
+        resume = folder
     if resume is None or resume is False:
         return Target()
     if resume is True:

@@ -16,7 +16,7 @@ from fedexp.runner.device import precision_policy, select_devices
 from fedexp.runner.checkpoint import Checkpointer, load, read_manifest
 from fedexp.runner.config import validate
 from fedexp.runner.loop import flatten, headline, run_rounds
-from fedexp.runner.resume import check_changes, find_target, overrides, resumed_config
+from fedexp.runner.resume import check_changes, find_target, overrides, requeued, resumed_config
 from fedexp.runner.signals import interruptible
 from fedexp.tracking import _identity as identity
 from fedexp.tracking._artifacts import save_artifacts, write_data_record
@@ -65,7 +65,9 @@ def run_folder() -> Path:
 def run(cfg, devices) -> dict:
     tracker = instantiate(cfg, "tracking")
     tracker.check()
-    target = find_target(cfg, tracker)
+    target = find_target(cfg, tracker, run_folder())
+    if target.checkpoint and cfg.get("resume") is None:
+        logger.info(f"SLURM requeued this job (restart {requeued()}): resuming from {target.checkpoint}")
     if target.finished is not None:
         logger.info(f"run {target.run_id} already finished its {cfg.num_rounds} rounds; nothing to resume")
         return target.finished

@@ -12,7 +12,6 @@ plot and its description; a sweep over `seed` is compared by mean ± std and 95%
 
 import atexit
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -24,7 +23,7 @@ from fedexp import targets
 from fedexp.errors import ConfigError
 from fedexp.tracking import _compare as compare
 from fedexp.tracking import _identity as identity
-from fedexp.tracking.mlflow import PARENT_RUN_ENV
+from fedexp.tracking.mlflow import set_sweep_parent
 
 
 class MlflowSweepCallback(Callback):
@@ -63,8 +62,16 @@ class MlflowSweepCallback(Callback):
             print(f"fedexp: resuming sweep {run.info.run_id}: finished jobs are kept, interrupted ones resumed")
         self.tracker, self.parent_run_id = tracker, run.info.run_id
         tracker.run_id = run.info.run_id
-        os.environ[PARENT_RUN_ENV] = self.parent_run_id
+        set_sweep_parent(self.parent_run_id)  # jobs that the launcher runs in this process
         atexit.register(self._finish, "FAILED")  # a job that raised ends the sweep before on_multirun_end
+
+    def on_job_start(self, config, **kwargs):
+        """In the job's process, wherever the launcher runs it: Hydra sends this callback along with the job
+        (pickled, `__getstate__`), so the parent's id arrives with it."""
+        set_sweep_parent(self.parent_run_id)
+
+    def __getstate__(self):  # what a job needs of the sweep: not the store's client
+        return {**self.__dict__, "tracker": None}
 
     def on_multirun_end(self, config, **kwargs):
         self._finish("FINISHED")
@@ -73,7 +80,7 @@ class MlflowSweepCallback(Callback):
         if self.parent_run_id is None:
             return
         parent, self.parent_run_id = self.parent_run_id, None
-        os.environ.pop(PARENT_RUN_ENV, None)
+        set_sweep_parent(None)
         client = self.tracker.client
         children = client.search_runs([self.tracker.experiment_id()],
                                       filter_string=f"tags.`mlflow.parentRunId` = '{parent}'",

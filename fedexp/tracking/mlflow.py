@@ -22,7 +22,7 @@ import numpy as np
 from fedexp.errors import ConfigError, InvalidValueError
 from fedexp.runner.signals import uninterrupted
 
-PARENT_RUN_ENV = "FEDEXP_PARENT_RUN_ID"
+_SWEEP_PARENT = [None]  # the MLflow run of the sweep this process's job belongs to (see `set_sweep_parent`)
 # MLflow 3's UI shows an experiment as GenAI (traces) or model training (runs): up to 3.x by the experiment's
 # kind tag, since 3.1x by a per-browser switch that a link's `workflowType` sets. fedexp sets both.
 KIND = ("mlflow.experimentKind", "custom_model_development")
@@ -31,6 +31,18 @@ TRAINING_VIEW = "?workflowType=machine_learning"
 LIGHT_UI = "MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false"
 SCHEMES = ("sqlite", "http", "https", "postgresql", "mysql", "mssql", "databricks")
 _BATCH = 100  # params and tags per log_batch call (the MLflow REST API's limit)
+
+
+def set_sweep_parent(run_id):
+    """Makes this process's jobs children of sweep run `run_id` (None: not in a sweep). The sweep callback
+    calls it as each job starts, in the job's own process, from the state it was launched with: a launcher
+    that runs jobs on other machines (SLURM, Ray) carries it, where it would not carry the environment."""
+    _SWEEP_PARENT[0] = run_id
+
+
+def sweep_parent():
+    """The run id of the sweep this process's job belongs to, or None."""
+    return _SWEEP_PARENT[0]
 
 
 def default_uri() -> str:
@@ -175,7 +187,7 @@ class MlflowTracker:
         """Opens a run, or marks run `resume_run_id` RUNNING again (without the tags of how it
         ended); closes it FINISHED, FAILED or KILLED as the block ends."""
         tags = dict(tags or {})
-        parent_run_id = parent_run_id or os.environ.get(PARENT_RUN_ENV)
+        parent_run_id = parent_run_id or sweep_parent()
         if parent_run_id:
             tags["mlflow.parentRunId"] = parent_run_id
         if resume_run_id:
@@ -210,7 +222,7 @@ class MlflowTracker:
 
     def sweep_axes(self) -> list:
         """The keys this job's sweep varies (its parent run's `fedexp.swept` tag), or [] outside a sweep."""
-        parent = os.environ.get(PARENT_RUN_ENV)
+        parent = sweep_parent()
         run = self.get_run(parent) if parent else None
         return json.loads(run.data.tags.get("fedexp.swept", "[]")) if run else []
 
@@ -226,7 +238,7 @@ class MlflowTracker:
         """The newest run of this experiment made with these command-line `overrides` (a `resume=`
         aside): a sweep's parent run (`sweep`), or a run under the same parent as this process's;
         None if there is none."""
-        parent = None if sweep else os.environ.get(PARENT_RUN_ENV)
+        parent = None if sweep else sweep_parent()
         for run in self.client.search_runs([self.experiment_id()], order_by=["attributes.start_time DESC"],
                                            max_results=50000):
             tags = run.data.tags
@@ -306,4 +318,4 @@ class MlflowTracker:
     def describe(self) -> str:
         """Where to look at the run (and, outside a sweep, which prints it once at the end, how)."""
         where = f"MLflow run {self.run_id}: {self.url()}"
-        return where if os.environ.get(PARENT_RUN_ENV) else f"{where}\nto see it: {self.ui_command()}"
+        return where if sweep_parent() else f"{where}\nto see it: {self.ui_command()}"

@@ -94,13 +94,16 @@ def test_eight_processes_started_at_once_on_a_new_store_all_record(tmp_path):
         assert [m.step for m in client.get_metric_history(run.info.run_id, "loss")] == [1, 2, 3, 4, 5]
 
 
-def test_a_name_taken_under_the_same_parent_gets_a_number(tmp_path, monkeypatch):
-    from fedexp.tracking.mlflow import PARENT_RUN_ENV, MlflowTracker
+def test_a_name_taken_under_the_same_parent_gets_a_number(tmp_path):
+    from fedexp.tracking.mlflow import MlflowTracker, set_sweep_parent
     tracker = MlflowTracker(uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
     parent = tracker.client.create_run(tracker.experiment_id(), run_name="sweep").info.run_id
-    monkeypatch.setenv(PARENT_RUN_ENV, parent)
+    set_sweep_parent(parent)
     names = []
-    for _ in range(3):
-        with tracker.run(run_name="fedavg seed=0"):
-            names.append(tracker.client.get_run(tracker.run_id).info.run_name)
+    try:
+        for _ in range(3):
+            with tracker.run(run_name="fedavg seed=0"):
+                names.append(tracker.client.get_run(tracker.run_id).info.run_name)
+    finally:
+        set_sweep_parent(None)
     assert names == ["fedavg seed=0", "fedavg seed=0 (2)", "fedavg seed=0 (3)"]
