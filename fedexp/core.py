@@ -143,16 +143,19 @@ def _federated(what, value, placement=None):
 
 
 @contextlib.contextmanager
-def _inside():
-    """Marks the running (or traced) body of a federated computation."""
+def _inside(tracing=False):
+    """Marks the running (or, `tracing`, traced) body of a federated computation."""
     _inside.depth += 1
+    was, _inside.tracing = _inside.tracing, tracing
     try:
         yield
     finally:
         _inside.depth -= 1
+        _inside.tracing = was
 
 
-_inside.depth = 0
+_inside.depth, _inside.tracing = 0, False
+_inside.clients = None  # how many clients the outermost running computation was given (None: not known)
 
 
 class FederatedComputation:
@@ -166,7 +169,7 @@ class FederatedComputation:
             if not isinstance(t, FederatedType):
                 raise TypeError(f"{fn.__name__}: a federated computation's parameters are placed "
                                 f"(FederatedType(member, SERVER or CLIENTS)), found {render_type(t)}")
-        with _inside():
+        with _inside(tracing=True):
             result = fn(*(_Placed(t, _TRACED) for t in parameter))
         self._result_type = tf.nest.map_structure(lambda p: _federated(f"{fn.__name__} returns", p).type_, result)
         self.type_signature = FunctionType(parameter, self._result_type)
@@ -181,8 +184,12 @@ class FederatedComputation:
                     raise TypeError(f"{self.__name__}: argument {i} must be {t}, found {getattr(a, 'type_', a)}")
             return self.fn(*args)
         values = [_Placed(t, _enter(self.__name__, i, t, a)) for i, (t, a) in enumerate(zip(parameter, args))]
-        with _inside():
-            result = self.fn(*values)
+        _inside.clients = _clients(values)
+        try:
+            with _inside():
+                result = self.fn(*values)
+        finally:
+            _inside.clients = None
         return tf.nest.map_structure(lambda p: _to_numpy(p.value), result)
 
 
@@ -231,15 +238,22 @@ def _enter(name, i, type_, value):
 
 
 def _clients(values):
-    """The number of clients that the CLIENTS values among `values` agree on (None if all are all-equal)."""
+    """The number of clients that the CLIENTS values among `values` agree on; if all are all-equal, the
+    running computation's (None when it was given no CLIENTS value)."""
     sizes = {len(v.value) for v in values if v.type_.placement == CLIENTS and not v.type_.all_equal}
     if len(sizes) > 1:
         raise ValueError(f"federated values of different numbers of clients: {sorted(sizes)}")
-    return sizes.pop() if sizes else None
+    return sizes.pop() if sizes else _inside.clients
 
 
 def _members(placed, n):
-    return placed.value if (placed.type_.placement == CLIENTS and not placed.type_.all_equal) else [placed.value] * n
+    """One member per client (an all-equal value repeated `n` times)."""
+    if placed.type_.placement == CLIENTS and not placed.type_.all_equal:
+        return placed.value
+    if n is None:
+        raise ValueError(f"the number of clients is not known for {placed.type_}: give the federated "
+                         "computation a value placed at CLIENTS")
+    return [placed.value] * n
 
 
 def federated_map(fn, arg):
@@ -274,22 +288,22 @@ def federated_broadcast(value):
     return _Placed(FederatedType(value.type_.member, CLIENTS, all_equal=True), value.value)
 
 
-def _reduce(what, value, reduce, *weight):
+def _reduce(what, value, reduce, *weight, floating=True):
     value = _federated(what, value, CLIENTS)
     for spec in tf.nest.flatten(value.type_.member):
-        if not (isinstance(spec, tf.TensorSpec) and spec.dtype.is_floating):
-            raise TypeError(f"{what}: the clients' values must be floating-point tensors, found {value.type_}")
+        if not (isinstance(spec, tf.TensorSpec) and (spec.dtype.is_floating or not floating and spec.dtype.is_integer)):
+            kind = "floating-point" if floating else "numeric"
+            raise TypeError(f"{what}: the clients' values must be {kind} tensors, found {value.type_}")
     type_ = FederatedType(value.type_.member, SERVER)
     if value.traced or any(w.traced for w in weight):
         return _Placed(type_, _TRACED)
-    n = _clients((value, *weight))
-    members = _members(value, n or 1)
+    members = _members(value, _clients((value, *weight)))
     return _Placed(type_, tf.nest.map_structure(lambda *leaves: reduce(tf.stack(leaves), *weight), *members))
 
 
 def federated_sum(value):
     """TFF's `tff.federated_sum`: {T}@CLIENTS -> T@SERVER."""
-    return _reduce("federated_sum", value, lambda stacked: tf.reduce_sum(stacked, 0))
+    return _reduce("federated_sum", value, lambda stacked: tf.reduce_sum(stacked, 0), floating=False)
 
 
 def federated_mean(value, weight=None):
@@ -309,14 +323,15 @@ def federated_mean(value, weight=None):
 def federated_value(value, placement):
     """TFF's `tff.federated_value`: a Python or NumPy value (or nest of them) placed at `placement`, all equal."""
     value = tf.nest.map_structure(tf.convert_to_tensor, value)
-    return _Placed(FederatedType(type_of(value), placement, all_equal=True), value)
+    return _Placed(FederatedType(type_of(value), placement, all_equal=True), _TRACED if _inside.tracing else value)
 
 
 def federated_eval(fn, placement):
     """TFF's `tff.federated_eval`: the no-argument `fn` (a `tf_computation`) evaluated at `placement`."""
     if not isinstance(fn, TfComputation) or fn.type_signature.parameter:
         raise TypeError("federated_eval: fn must be a fedexp.core.tf_computation without arguments")
-    return _Placed(FederatedType(fn.type_signature.result, placement, all_equal=True), fn())
+    value = _TRACED if _inside.tracing else fn()
+    return _Placed(FederatedType(fn.type_signature.result, placement, all_equal=True), value)
 
 
 class IterativeProcess:

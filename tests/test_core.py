@@ -140,3 +140,19 @@ def test_an_iterative_process_takes_back_the_state_it_starts_with():
           core.federated_computation(FLOATS_AT_CLIENTS)(core.federated_sum))
     check("IterativeProcess: initialize_fn must be a fedexp.core.federated_computation, found function",
           core.IterativeProcess, lambda: 0.0, next_fn)
+
+
+def test_a_value_the_same_for_every_client_counts_once_per_client():
+    @core.federated_computation(core.FederatedType(np.float32, core.SERVER), core.FederatedType(np.int32, core.CLIENTS))
+    def total(x, counts):
+        return core.federated_sum(core.federated_broadcast(x)), core.federated_sum(counts)
+
+    assert total(2.5, [1, 2, 3]) == (7.5, 6)  # three clients, integers summed too
+
+    @core.federated_computation(core.FederatedType(np.float32, core.SERVER))
+    def unknown(x):
+        return core.federated_sum(core.federated_broadcast(x))
+
+    with pytest.raises(ValueError, match=re.escape("the number of clients is not known for float32@CLIENTS: give the "
+                                                   "federated computation a value placed at CLIENTS")):
+        unknown(1.0)
