@@ -25,6 +25,7 @@ import inspect
 
 import tensorflow as tf
 
+from fedexp.templates.client_values import per_client
 from fedexp.templates.computation import is_assignable, render_type, type_of
 
 SERVER, CLIENTS = "SERVER", "CLIENTS"
@@ -314,8 +315,7 @@ def federated_mean(value, weight=None):
 
     def mean(stacked, weight):
         w = tf.cast(tf.stack(_members(weight, stacked.shape[0])), stacked.dtype)
-        w = tf.reshape(w, [-1] + [1] * (stacked.shape.rank - 1))
-        return tf.reduce_sum(stacked * w, 0) / tf.reduce_sum(w)
+        return tf.reduce_sum(stacked * per_client(w, stacked), 0) / tf.reduce_sum(w)
 
     return _reduce("federated_mean", value, mean, weight)
 

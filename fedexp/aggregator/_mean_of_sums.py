@@ -14,7 +14,7 @@ import tensorflow as tf
 from fedexp import checks
 from fedexp.aggregator._shared import WEIGHT_TYPE
 from fedexp.templates import AggregationProcess, Computation, MeasuredProcessOutput, at_clients
-from fedexp.templates.client_values import num_clients
+from fedexp.templates.client_values import num_clients, scale_clients
 
 
 def build_mean_of_sums(value_type, value_sum, weight_sum, *, weighted, name=None):
@@ -34,8 +34,7 @@ def build_mean_of_sums(value_type, value_sum, weight_sum, *, weighted, name=None
         n = num_clients(value)
         weights = weight[0] if weighted else tf.ones([n], tf.float32)
         if weighted:  # as TFF: each client multiplies its value by its weight before the sum
-            value = tf.nest.map_structure(
-                lambda v: v * tf.reshape(tf.cast(weights, v.dtype), [n] + [1] * (v.shape.rank - 1)), value)
+            value = scale_clients(value, weights)
         values = value_sum.next_fn.fn(state["value_sum"], value)
         total = weight_sum.next_fn.fn(state["weight_sum"], weights)
         mean = tf.nest.map_structure(lambda s: tf.math.divide_no_nan(s, tf.cast(total.result, s.dtype)), values.result)

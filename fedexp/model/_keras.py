@@ -10,6 +10,7 @@ fedexp measures every model by its loss and accuracy (`client_work/train/…`, `
 metric it takes is sparse categorical accuracy; another is refused rather than left uncomputed.
 """
 
+
 def _check_input(what, keras_model, input_spec):
     x_spec = input_spec["x"] if isinstance(input_spec, dict) else input_spec[0]
     if not keras_model.built:
@@ -36,7 +37,6 @@ def from_keras_model(keras_model, loss, input_spec, loss_weights=None, metrics=N
                              "accuracy (SparseCategoricalAccuracy) of every model")
     keras_model.compile(loss=loss)
     return keras_model
-
 
 
 class KerasFunctionalModel:

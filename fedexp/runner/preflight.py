@@ -109,7 +109,7 @@ def output_folder(cfg):
         raise ConfigError(f"{key}: cannot create {folder} ({e.strerror or e})") from None
 
 
-def check_store_reachable(cfg):
+def check_launcher(cfg):
     """Refuses a sweep that runs its jobs on other machines while they record to an SQLite file, one
     on SLURM from a machine without it, and one through Ray's AWS launcher (best-effort upstream)."""
     if cfg.hydra.mode != RunMode.MULTIRUN:
@@ -162,7 +162,7 @@ def check(cfg):
     for key in (OmegaConf.select(hydra, "sweeper.params") or {}):
         if re.split(r"[./@]", str(key).lstrip("+~"))[0] == "hydra":
             refuse(f"hydra.sweeper.params.{key}", key, "a sweep varies the experiment's keys, not Hydra's")
-    check_store_reachable(cfg)
+    check_launcher(cfg)
     task = cfg.copy()
     with open_dict(task):
         del task["hydra"]
