@@ -7,6 +7,7 @@ its own; `secure_aggregator` makes both secure sums.
 
 State `{"value_sum": …, "weight_sum": …}`; measures the two sums' measurements as `mean_value` and
 `mean_weight` (TFF's names). With a total weight of zero the mean is zero, as `build_weighted_mean`'s.
+Decomposable when both sums are.
 """
 
 import tensorflow as tf
@@ -30,18 +31,34 @@ def build_mean_of_sums(value_type, value_sum, weight_sum, *, weighted, name=None
     def initialize():
         return {"value_sum": value_sum.initialize_fn.fn(), "weight_sum": weight_sum.initialize_fn.fn()}
 
-    def next_fn(state, value, *weight):
-        n = num_clients(value)
-        weights = weight[0] if weighted else tf.ones([n], tf.float32)
-        if weighted:  # as TFF: each client multiplies its value by its weight before the sum
-            value = scale_clients(value, weights)
-        values = value_sum.next_fn.fn(state["value_sum"], value)
-        total = weight_sum.next_fn.fn(state["weight_sum"], weights)
-        mean = tf.nest.map_structure(lambda s: tf.math.divide_no_nan(s, tf.cast(total.result, s.dtype)), values.result)
-        return MeasuredProcessOutput({"value_sum": values.state, "weight_sum": total.state}, mean,
+    def summed(value, weight):
+        """(the values to sum, the weights to sum): as TFF, each client multiplies its value by its weight."""
+        if weighted:
+            return scale_clients(value, weight[0]), weight[0]
+        return value, tf.ones([num_clients(value)], tf.float32)
+
+    def mean(state, values, total):
+        result = tf.nest.map_structure(lambda s: tf.math.divide_no_nan(s, tf.cast(total.result, s.dtype)), values.result)
+        return MeasuredProcessOutput({"value_sum": values.state, "weight_sum": total.state}, result,
                                      {name: {"mean_value": values.measurements, "mean_weight": total.measurements}})
+
+    def next_fn(state, value, *weight):
+        value, weights = summed(value, weight)
+        return mean(state, value_sum.next_fn.fn(state["value_sum"], value),
+                    weight_sum.next_fn.fn(state["weight_sum"], weights))
+
+    def partial(state, value, *weight):
+        value, weights = summed(value, weight)
+        return {"value_sum": value_sum.partial_fn(state["value_sum"], value),
+                "weight_sum": weight_sum.partial_fn(state["weight_sum"], weights)}
+
+    def finalize(state, merged):
+        return mean(state, value_sum.finalize_fn(state["value_sum"], merged["value_sum"]),
+                    weight_sum.finalize_fn(state["weight_sum"], merged["weight_sum"]))
 
     init_fn = Computation(initialize)
     weight_types = (at_clients(WEIGHT_TYPE),) if weighted else ()
+    split = dict(partial_fn=partial, finalize_fn=finalize) if value_sum.is_decomposable and \
+        weight_sum.is_decomposable else {}
     return AggregationProcess(init_fn, Computation(next_fn, init_fn.result_type, at_clients(value_type),
-                                                   *weight_types), name=name)
+                                                   *weight_types), name=name, **split)

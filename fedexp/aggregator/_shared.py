@@ -2,7 +2,12 @@
 aggregator (TFF's factory nesting), the adaptive quantile estimate and the checks.
 
 A chain `zeroing -> clipping -> mean` is a stage whose inner is a stage whose inner is a
-leaf. Each stage keeps `{"own": its state, "inner": the inner's state}`, reports its
+leaf. Leaves whose clients' values add up (means, sums, secure sums) and the stages around them
+are decomposable (see `fedexp.templates.aggregation_process`): each client's value is
+transformed on its own and every cohort-wide quantity is a sum, so a cohort split across
+workers aggregates as one.
+
+Each stage keeps `{"own": its state, "inner": the inner's state}`, reports its
 measurements and hyperparameters under its name next to the inner's
 (`{"zeroing": {...}, "clipping": {...}, "mean": {...}}`), takes the clients' weights
 exactly when its inner does, and declares its inner's round monitors with its own.
@@ -35,32 +40,67 @@ def check_inner(inner):
     return checks.require("inner", inner, isinstance(inner, AggregationProcess), "an aggregator")
 
 
-def build_leaf(value_type, reduce, *, name, weighted=False):
-    """An aggregator that receives every client's value: `reduce(value[, weight]) -> (result, measurements)`.
-    It also measures the bytes it received (values, and weights when weighted)."""
-    wire = bytes_of(value_type) + (WEIGHT_TYPE.dtype.size if weighted else 0)
+def no_state():
+    return ()
 
-    def initialize():
-        return ()
+
+def build_leaf(value_type, reduce, *, name, weighted=False):
+    """An aggregator that needs every client's value at once (a median, Krum):
+    `reduce(value[, weight]) -> (result, measurements)`. Not decomposable. It also measures the
+    bytes it received (values, and weights when weighted)."""
+    wire = bytes_of(value_type) + (WEIGHT_TYPE.dtype.size if weighted else 0)
 
     def next_fn(state, value, *weight):
         result, measurements = reduce(value, *weight)
         received = tf.cast(num_clients(value), tf.float32) * wire
         return MeasuredProcessOutput(state, result, {name: {"bytes_received": received, **measurements}})
 
-    init_fn = Computation(initialize)
+    init_fn = Computation(no_state)
     weight_types = (at_clients(WEIGHT_TYPE),) if weighted else ()
     return AggregationProcess(init_fn, Computation(next_fn, (), at_clients(value_type), *weight_types), name=name)
 
 
-def build_stage(value_type, inner, *, name, initial_state, step, hparams=(), monitors=()):
-    """An aggregation stage around `inner`.
+def build_decomposed(value_type, *, name, initialize, partial, finalize, weighted=False, **process_args):
+    """A decomposable aggregator from `partial(state, value[, weight]) -> P` (sums over some clients)
+    and `finalize(state, P) -> MeasuredProcessOutput`; its `next` is one after the other.
+    `process_args`: `AggregationProcess`'s (get/set_hparams_fn, monitors)."""
+    def next_fn(state, value, *weight):
+        return finalize(state, partial(state, value, *weight))
 
-    `step(own_state, value, aggregate) -> (own_state, result, measurements)`, where
-    `aggregate(value)` runs the inner aggregator on (transformed) client values, with the
-    clients' weights if it takes them, and returns its result. `hparams`: keys of the own
-    state exposed through get/set_hparams (schedulable). `monitors`: the stage's own round
-    monitors; the inner's are declared too.
+    init_fn = Computation(initialize)
+    weight_types = (at_clients(WEIGHT_TYPE),) if weighted else ()
+    return AggregationProcess(init_fn, Computation(next_fn, init_fn.result_type, at_clients(value_type), *weight_types),
+                              name=name, partial_fn=partial, finalize_fn=finalize, **process_args)
+
+
+def build_sum_leaf(value_type, sums, finish, *, name, weighted=False):
+    """A decomposable, stateless leaf: `sums(value[, weight])` adds up the clients' values (a nest),
+    `finish(sums, clients) -> (result, measurements)` on the sums of the whole cohort and its size.
+    It also measures the bytes it received (values, and weights when weighted)."""
+    wire = bytes_of(value_type) + (WEIGHT_TYPE.dtype.size if weighted else 0)
+
+    def partial(state, value, *weight):
+        return {"clients": tf.cast(num_clients(value), tf.float32), "sums": sums(value, *weight)}
+
+    def finalize(state, merged):
+        result, measurements = finish(merged["sums"], merged["clients"])
+        return MeasuredProcessOutput(state, result, {name: {"bytes_received": merged["clients"] * wire,
+                                                            **measurements}})
+
+    return build_decomposed(value_type, name=name, initialize=no_state, partial=partial, finalize=finalize,
+                            weighted=weighted)
+
+
+def build_stage(value_type, inner, *, name, initial_state, prepare, finish, hparams=(), monitors=()):
+    """An aggregation stage around `inner`, in two steps:
+
+    `prepare(own_state, value) -> (value for inner, sums)`: each client's value transformed on its
+    own (clipped, zeroed, quantized), and what the stage adds up over the clients (counts);
+    `finish(own_state, sums, result) -> (own_state, result, measurements)`: with the sums of the
+    whole cohort and the inner's result. The inner aggregator runs on the transformed values, with
+    the clients' weights if it takes them; the stage is decomposable when its inner is. `hparams`:
+    keys of the own state exposed through get/set_hparams (schedulable). `monitors`: the stage's own
+    round monitors; the inner's are declared too.
     """
     check_inner(inner)
     inner_measurements = inner.next_fn.result_type.measurements
@@ -71,16 +111,20 @@ def build_stage(value_type, inner, *, name, initial_state, step, hparams=(), mon
     def initialize():
         return {"own": initial_state(), "inner": inner.initialize_fn.fn()}
 
-    def next_fn(state, value, *weight):
-        ran = []
-
-        def aggregate(v):
-            ran.append(inner.next_fn.fn(state["inner"], v, *weight))
-            return ran[-1].result
-
-        own, result, measurements = step(state["own"], value, aggregate)
-        (out,) = ran
+    def finished(state, sums, out):
+        own, result, measurements = finish(state["own"], sums, out.result)
         return MeasuredProcessOutput({"own": own, "inner": out.state}, result, {name: measurements, **out.measurements})
+
+    def next_fn(state, value, *weight):
+        value, sums = prepare(state["own"], value)
+        return finished(state, sums, inner.next_fn.fn(state["inner"], value, *weight))
+
+    def partial(state, value, *weight):
+        value, sums = prepare(state["own"], value)
+        return {"own": sums, "inner": inner.partial_fn(state["inner"], value, *weight)}
+
+    def finalize(state, merged):
+        return finished(state, merged["own"], inner.finalize_fn(state["inner"], merged["inner"]))
 
     def get_hparams(state):
         own = {k: state["own"][k] for k in hparams}
@@ -95,7 +139,8 @@ def build_stage(value_type, inner, *, name, initial_state, step, hparams=(), mon
     state_type = init_fn.result_type
     weight_types = (inner.next_fn.parameter_type[2],) if inner.is_weighted else ()
     get_fn = Computation(get_hparams, state_type)
+    split = dict(partial_fn=partial, finalize_fn=finalize) if inner.is_decomposable else {}
     return AggregationProcess(
         init_fn, Computation(next_fn, state_type, at_clients(value_type), *weight_types),
         get_fn, Computation(set_hparams, state_type, get_fn.result_type), name=name,
-        monitors=(*inner.monitors, *monitors))
+        monitors=(*inner.monitors, *monitors), **split)

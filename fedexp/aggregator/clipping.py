@@ -27,14 +27,18 @@ def build_clipping(value_type, inner, *, clip_norm=1.0, target_quantile=None, le
     def initial_state():
         return {"clip_norm": tf.constant(clip_norm, tf.float32)}
 
-    def step(own, value, aggregate):
-        norm = own["clip_norm"]
-        clipped, norms = clip_clients(value, norm)
-        result = aggregate(clipped)
-        if target_quantile is not None:
-            below = tf.reduce_mean(tf.cast(norms <= norm, tf.float32))
-            own = {"clip_norm": next_quantile_estimate(norm, below, target_quantile, learning_rate)}
-        return own, result, {"clip_norm": norm, "clipped_count": tf.reduce_sum(tf.cast(norms > norm, tf.float32))}
+    def prepare(own, value):
+        clipped, norms = clip_clients(value, own["clip_norm"])
+        return clipped, {"below": tf.reduce_sum(tf.cast(norms <= own["clip_norm"], tf.float32)),
+                         "clipped": tf.reduce_sum(tf.cast(norms > own["clip_norm"], tf.float32)),
+                         "clients": tf.cast(tf.size(norms), tf.float32)}
 
-    return build_stage(value_type, inner, name=name, initial_state=initial_state,
-                       step=step, hparams=("clip_norm",) if target_quantile is None else ())
+    def finish(own, counts, result):
+        norm = own["clip_norm"]
+        if target_quantile is not None:
+            own = {"clip_norm": next_quantile_estimate(norm, counts["below"] / counts["clients"], target_quantile,
+                                                       learning_rate)}
+        return own, result, {"clip_norm": norm, "clipped_count": counts["clipped"]}
+
+    return build_stage(value_type, inner, name=name, initial_state=initial_state, prepare=prepare, finish=finish,
+                       hparams=("clip_norm",) if target_quantile is None else ())

@@ -60,24 +60,25 @@ def build_dp_gaussian(value_type, inner, *, noise_multiplier=1.0, clients_per_ro
         return {"clip_norm": tf.constant(clip_norm, tf.float32),
                 "noise_multiplier": tf.constant(noise_multiplier, tf.float32), "round": tf.constant(0, tf.int64)}
 
-    def step(own, value, aggregate):
-        norm, z = own["clip_norm"], own["noise_multiplier"]
-        clipped, norms = clip_clients(value, norm)
-        total = aggregate(clipped)
+    def prepare(own, value):
+        clipped, norms = clip_clients(value, own["clip_norm"])
+        return clipped, {"below": tf.reduce_sum(tf.cast(norms <= own["clip_norm"], tf.float32)),
+                         "clients": tf.cast(tf.size(norms), tf.float32)}
+
+    def finish(own, counts, total):  # the noise is drawn once, from the seed and the round
+        norm, z, below = own["clip_norm"], own["noise_multiplier"], counts["below"]
         stddev = value_noise_multiplier(z) * norm
         leaves = tf.nest.flatten(total)
         seeds = tf.random.experimental.stateless_split(tf.stack([tf.constant(seed, tf.int64), own["round"]]),
                                                        len(leaves) + 1)
         noised = [v + tf.random.stateless_normal(tf.shape(v), seeds[i], stddev=stddev) for i, v in enumerate(leaves)]
         result = tf.nest.pack_sequence_as(total, [v / clients_per_round for v in noised])
-        below = tf.reduce_sum(tf.cast(norms <= norm, tf.float32))
         new = {**own, "round": own["round"] + 1}
         if adaptive:
             noisy_below = below + tf.random.stateless_normal([], seeds[-1], stddev=count_stddev)
             new["clip_norm"] = next_quantile_estimate(norm, noisy_below / clients_per_round, target_quantile,
                                                       learning_rate)
-        clipped_count = tf.cast(tf.size(norms), tf.float32) - below
-        return new, result, {"clip_norm": norm, "clipped_count": clipped_count, "noise_multiplier": z,
+        return new, result, {"clip_norm": norm, "clipped_count": counts["clients"] - below, "noise_multiplier": z,
                              "noise_stddev": stddev}
 
     monitors = ()
@@ -89,5 +90,5 @@ def build_dp_gaussian(value_type, inner, *, noise_multiplier=1.0, clients_per_ro
             noise_multiplier=noise_multiplier, epsilon_budget=epsilon_budget, accountant=accountant, stage=name)
         ledger.check_budget()
         monitors = (ledger,)
-    return build_stage(value_type, inner, name=name, initial_state=initial_state, step=step,
+    return build_stage(value_type, inner, name=name, initial_state=initial_state, prepare=prepare, finish=finish,
                        hparams=("noise_multiplier",) + (() if adaptive else ("clip_norm",)), monitors=monitors)

@@ -66,7 +66,7 @@ def build_quantize(value_type, inner, *, bits=8, rotation="hadamard", threshold=
     def initial_state():
         return {"round": tf.constant(0, tf.int64)}
 
-    def step(own, value, aggregate):
+    def prepare(own, value):
         n = num_clients(value)
         leaves = tf.nest.flatten(value)
         signs_seed, rounding_seed = tf.unstack(tf.random.experimental.stateless_split(
@@ -84,11 +84,12 @@ def build_quantize(value_type, inner, *, bits=8, rotation="hadamard", threshold=
         decoded = iter(decoded)
         value = tf.nest.pack_sequence_as(value, [tf.reshape(next(decoded), tf.shape(v)) if q else v
                                                  for v, q in zip(leaves, quantized)])
-        result = aggregate(value)
+        return value, {"clients": tf.cast(n, tf.float32)}
+
+    def finish(own, counts, result):
         return {"round": own["round"] + 1}, result, {
             "bits_per_client": tf.constant(bits_per_client, tf.float32),
             "compression_ratio": tf.constant(32 * sum(sizes) / bits_per_client, tf.float32),
-            "bytes_received": tf.cast(n, tf.float32) * bits_per_client / 8}
+            "bytes_received": counts["clients"] * bits_per_client / 8}
 
-    return build_stage(value_type, inner, name=name, initial_state=initial_state,
-                       step=step)
+    return build_stage(value_type, inner, name=name, initial_state=initial_state, prepare=prepare, finish=finish)

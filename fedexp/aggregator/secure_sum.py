@@ -19,8 +19,8 @@ import numpy as np
 import tensorflow as tf
 
 from fedexp import checks
-from fedexp.aggregator._shared import build_leaf, check_quantile, next_quantile_estimate
-from fedexp.templates import AggregationProcess, Computation, MeasuredProcessOutput, at_clients
+from fedexp.aggregator._shared import build_decomposed, build_sum_leaf, check_quantile, next_quantile_estimate
+from fedexp.templates import MeasuredProcessOutput
 from fedexp.templates.client_values import num_clients
 
 
@@ -40,23 +40,25 @@ def build_secure_sum(value_type, *, average, clip_range=1.0, bits=16, modulus_bi
     modulus = tf.constant(2 ** modulus_bits, tf.int64)
     coordinates = sum(int(np.prod(s.shape)) for s in tf.nest.flatten(value_type))
 
-    def reduce(value):
-        n = num_clients(value)
+    def encode(v):
+        clipped = tf.clip_by_value(v, -clip_range, clip_range)
+        encoded = tf.cast(tf.round((clipped + clip_range) / (2 * clip_range) * levels), tf.int64) % modulus
+        return tf.reduce_sum(encoded, axis=0) % modulus
 
-        def secure_sum(v):
-            clipped = tf.clip_by_value(v, -clip_range, clip_range)
-            encoded = tf.cast(tf.round((clipped + clip_range) / (2 * clip_range) * levels), tf.int64) % modulus
-            total = tf.reduce_sum(encoded, axis=0) % modulus  # all the server sees
-            decoded = tf.cast(total, tf.float32) * (2 * clip_range / levels) - tf.cast(n, tf.float32) * clip_range
-            return decoded / tf.cast(n, tf.float32) if average else decoded
+    def sums(value):
+        return {"encoded": tf.nest.map_structure(encode, value),
+                "clipped": tf.add_n([tf.reduce_sum(tf.cast(tf.abs(v) > clip_range, tf.float32))
+                                     for v in tf.nest.flatten(value)])}
 
-        clipped = tf.add_n([tf.reduce_sum(tf.cast(tf.abs(v) > clip_range, tf.float32))
-                            for v in tf.nest.flatten(value)])
-        return tf.nest.map_structure(secure_sum, value), {
-            "clipped_coordinates": clipped,
-            "bytes_received": tf.cast(n, tf.float32) * coordinates * modulus_bits / 8}
+    def finish(total, n):
+        def decode(encoded):  # the sum modulo 2^modulus_bits is all the server sees
+            decoded = tf.cast(encoded % modulus, tf.float32) * (2 * clip_range / levels) - n * clip_range
+            return decoded / n if average else decoded
 
-    return build_leaf(value_type, reduce, name=name)
+        return tf.nest.map_structure(decode, total["encoded"]), {
+            "clipped_coordinates": total["clipped"], "bytes_received": n * coordinates * modulus_bits / 8}
+
+    return build_sum_leaf(value_type, sums, finish, name=name)
 
 
 SECAGG_MAX = 2 ** 32 - 1  # TFF's: values are quantized to 32 bits, summed exactly in int64
@@ -98,31 +100,45 @@ def build_secure_quantized_sum(value_type, *, upper_bound, lower_bound=None, tar
         upper = tf.cast(state["estimate"] * multiplier + increment, tf.float64)
         return upper, -upper
 
-    def next_fn(state, value):
-        n = num_clients(value)
+    def quantization(state):
         upper, lower = bounds(state)
         scale = tf.math.divide_no_nan(tf.constant(SECAGG_MAX, tf.float64), upper - lower)
-        shift = tf.saturate_cast(tf.round(lower * scale), tf.int64)
+        return upper, lower, scale, tf.saturate_cast(tf.round(lower * scale), tf.int64)
 
-        def secure_sum(v):  # as TFF's _client_ and _server_tensor_shift_for_secure_sum
+    def partial(state, value):
+        n = num_clients(value)
+        upper, lower, scale, shift = quantization(state)
+
+        def quantized_sum(v):  # as TFF's _client_tensor_shift_for_secure_sum: 32-bit integers, summed exactly
             q = tf.saturate_cast(tf.round(tf.clip_by_value(tf.cast(v, tf.float64), lower, upper) * scale), tf.int64)
-            q = tf.clip_by_value(q - shift, 0, SECAGG_MAX)
-            total = tf.reduce_sum(q, axis=0) + shift * tf.cast(n, tf.int64)  # the sum the server decodes
-            return tf.cast(tf.cast(total, tf.float64) * ((upper - lower) / SECAGG_MAX), v.dtype)
+            return tf.reduce_sum(tf.clip_by_value(q - shift, 0, SECAGG_MAX), axis=0)
 
         leaves = tf.nest.flatten(value)
         largest = tf.reduce_max(tf.stack([tf.reduce_max(tf.reshape(v, [n, -1]), axis=1) for v in leaves]), axis=0)
         smallest = tf.reduce_min(tf.stack([tf.reduce_min(tf.reshape(v, [n, -1]), axis=1) for v in leaves]), axis=0)
+        sums = {"quantized": tf.nest.map_structure(quantized_sum, value), "clients": tf.cast(n, tf.int64),
+                "upper_clipped": tf.reduce_sum(tf.cast(tf.cast(largest, tf.float64) > upper, tf.float32)),
+                "lower_clipped": tf.reduce_sum(tf.cast(tf.cast(smallest, tf.float64) < lower, tf.float32))}
         if target_quantile is not None:
             magnitude = tf.maximum(tf.abs(largest), tf.abs(smallest))
-            below = tf.reduce_mean(tf.cast(magnitude <= state["estimate"], tf.float32))
+            sums["below"] = tf.reduce_sum(tf.cast(magnitude <= state["estimate"], tf.float32))
+        return sums
+
+    def finalize(state, sums):
+        upper, lower, _, shift = quantization(state)
+
+        def decode(total, spec):  # as TFF's _server_tensor_shift_for_secure_sum
+            total = total + shift * sums["clients"]
+            return tf.cast(tf.cast(total, tf.float64) * ((upper - lower) / SECAGG_MAX), spec.dtype)
+
+        result = tf.nest.map_structure(decode, sums["quantized"], value_type)
+        if target_quantile is not None:
+            below = sums["below"] / tf.cast(sums["clients"], tf.float32)
             state = {"estimate": next_quantile_estimate(state["estimate"], below, target_quantile, learning_rate)}
         measurements = {
-            "secure_upper_clipped_count": tf.reduce_sum(tf.cast(tf.cast(largest, tf.float64) > upper, tf.float32)),
-            "secure_lower_clipped_count": tf.reduce_sum(tf.cast(tf.cast(smallest, tf.float64) < lower, tf.float32)),
+            "secure_upper_clipped_count": sums["upper_clipped"], "secure_lower_clipped_count": sums["lower_clipped"],
             "secure_upper_threshold": tf.cast(upper, tf.float32), "secure_lower_threshold": tf.cast(lower, tf.float32),
-            "bytes_received": tf.cast(n, tf.float32) * coordinates * 4}
-        return MeasuredProcessOutput(state, tf.nest.map_structure(secure_sum, value), {name: measurements})
+            "bytes_received": tf.cast(sums["clients"], tf.float32) * coordinates * 4}
+        return MeasuredProcessOutput(state, result, {name: measurements})
 
-    init_fn = Computation(initialize)
-    return AggregationProcess(init_fn, Computation(next_fn, init_fn.result_type, at_clients(value_type)), name=name)
+    return build_decomposed(value_type, name=name, initialize=initialize, partial=partial, finalize=finalize)

@@ -39,17 +39,20 @@ def build_zeroing(value_type, inner, *, zeroing_norm=10.0, target_quantile=None,
     def initial_state():
         return {"zeroing_norm": tf.constant(zeroing_norm, tf.float32)}
 
-    def step(own, value, aggregate):
-        bound = threshold(own["zeroing_norm"])
+    def prepare(own, value):
         norms = client_norms(value, norm_order)
-        keep = tf.math.is_finite(norms) & (norms <= bound)
+        keep = tf.cast(tf.math.is_finite(norms) & (norms <= threshold(own["zeroing_norm"])), tf.float32)
         value = tf.nest.map_structure(lambda v: tf.where(tf.math.is_finite(v), v, tf.zeros_like(v)), value)
-        result = aggregate(scale_clients(value, tf.cast(keep, tf.float32)))
-        if adaptive:
-            below = tf.reduce_mean(tf.cast(norms <= own["zeroing_norm"], tf.float32))
-            own = {"zeroing_norm": next_quantile_estimate(own["zeroing_norm"], below, target_quantile,
-                                                          learning_rate)}
-        return own, result, {"zeroing_norm": bound, "zeroed_count": tf.reduce_sum(1.0 - tf.cast(keep, tf.float32))}
+        return scale_clients(value, keep), {
+            "below": tf.reduce_sum(tf.cast(norms <= own["zeroing_norm"], tf.float32)),
+            "zeroed": tf.reduce_sum(1.0 - keep), "clients": tf.cast(tf.size(norms), tf.float32)}
 
-    return build_stage(value_type, inner, name=name, initial_state=initial_state,
-                       step=step, hparams=() if adaptive else ("zeroing_norm",))
+    def finish(own, counts, result):
+        bound = threshold(own["zeroing_norm"])
+        if adaptive:
+            own = {"zeroing_norm": next_quantile_estimate(own["zeroing_norm"], counts["below"] / counts["clients"],
+                                                          target_quantile, learning_rate)}
+        return own, result, {"zeroing_norm": bound, "zeroed_count": counts["zeroed"]}
+
+    return build_stage(value_type, inner, name=name, initial_state=initial_state, prepare=prepare, finish=finish,
+                       hparams=() if adaptive else ("zeroing_norm",))

@@ -4,7 +4,18 @@
     next:       (<S@SERVER, V@CLIENTS, *> -> <state=S@SERVER, result=V@SERVER, measurements=M@SERVER>)
 
 `*` are optional further arguments placed at CLIENTS (a weighted mean takes the weights).
+
+A *decomposable* aggregator (TFF's MapReduceForm split) also offers, as plain functions of tensors:
+
+    partial_fn:  (<S@SERVER, V@CLIENTS, *> -> P@SERVER)      what some of the clients add up to
+    finalize_fn: (<S@SERVER, P@SERVER> -> <state, result, measurements>@SERVER)
+
+where partials merge by adding them leaf by leaf, and `next` is `finalize(state, partial(state, …))`.
+So a cohort split across workers aggregates as one: each worker's partial, one sum of them (an
+all-reduce), and the same `finalize` on every worker.
 """
+
+import tensorflow as tf
 
 from fedexp.templates import errors
 from fedexp.templates.computation import CLIENTS, SERVER, is_assignable, member_type, type_str
@@ -16,6 +27,13 @@ class AggregationProcess(BlockProcess):
     _min_next_args = 2
     _not_federated = errors.AggregationNotFederatedError
     _wrong_placement = errors.AggregationPlacementError
+
+    def __init__(self, initialize_fn, next_fn, get_hparams_fn=None, set_hparams_fn=None, *, name=None, monitors=(),
+                 partial_fn=None, finalize_fn=None):
+        super().__init__(initialize_fn, next_fn, get_hparams_fn, set_hparams_fn, name=name, monitors=monitors)
+        if (partial_fn is None) != (finalize_fn is None):
+            raise TypeError(f"{self._what}: give both partial_fn and finalize_fn, or neither")
+        self.partial_fn, self.finalize_fn = partial_fn, finalize_fn
 
     def _check_next(self, next_fn):
         value_type, *extra_types = next_fn.parameter_type[1:]
@@ -34,3 +52,13 @@ class AggregationProcess(BlockProcess):
     def is_weighted(self) -> bool:
         """True if `next` takes a weight for each client's value."""
         return len(self.next_fn.parameter_type) == 3
+
+    @property
+    def is_decomposable(self) -> bool:
+        """True if the clients' values reduce to partials that add up (`partial_fn`, `finalize_fn`)."""
+        return self.partial_fn is not None
+
+
+def merge_partials(*partials):
+    """The partials of several parts of a cohort, merged: added leaf by leaf."""
+    return tf.nest.map_structure(lambda *leaves: tf.add_n(leaves), *partials)

@@ -25,4 +25,5 @@ class StopAfter:
 
 def build_watched_mean(value_type, *, rounds=2):
     return build_stage(value_type, build_weighted_mean(value_type), name="watched", initial_state=dict,
-                       step=lambda own, value, aggregate: (own, aggregate(value), {}), monitors=[StopAfter(rounds)])
+                       prepare=lambda own, value: (value, ()), finish=lambda own, sums, result: (own, result, {}),
+                       monitors=[StopAfter(rounds)])
