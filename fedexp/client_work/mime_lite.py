@@ -50,5 +50,7 @@ def build_mime_lite_client_work(model_fn, optimizer, client_weighting=ClientWeig
     def set_hparams(state, hparams):
         return {**state, "optimizer": optimizer.set_hparams(state["optimizer"], hparams)}
 
-    return local_training_process(initialize, next_fn, model, local, name=name, get_hparams=get_hparams,
+    work = local_training_process(initialize, next_fn, model, local, name=name, get_hparams=get_hparams,
                                   set_hparams=set_hparams)
+    work.state_from_cohort = True  # the optimizer state moves by the cohort's mean gradient
+    return work

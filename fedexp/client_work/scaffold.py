@@ -85,4 +85,6 @@ def build_scaffold_client_work(model_fn, optimizer, num_clients, control_update=
         return MeasuredProcessOutput({**state, "round": state["round"] + 1, "control": control,
                                       "client_controls": client_controls}, result, measurements)
 
-    return local_training_process(initialize, next_fn, model, local, name=name)
+    work = local_training_process(initialize, next_fn, model, local, name=name)
+    work.state_from_cohort = True  # the controls of the clients that trained
+    return work

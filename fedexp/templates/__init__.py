@@ -10,7 +10,7 @@ from fedexp.templates.distribution_process import DistributionProcess
 from fedexp.templates.errors import (
     AggregationNotFederatedError, AggregationPlacementError, AggregationValueTypeMismatchError, BlockRoleError,
     ClientResultTypeError, ClientUpdateTypeError, FinalizerResultTypeError, GetHparamsTypeError,
-    LearningProcessOutputError, ModelWeightsTypeError, SetHparamsTypeError, TemplateError,
+    LearningProcessOutputError, ModelWeightsTypeError, RoundNotSplittableError, SetHparamsTypeError, TemplateError,
     TemplateInitFnParamNotEmptyError, TemplateNextFnNumArgsError, TemplateNotFederatedError,
     TemplateNotMeasuredProcessOutputError, TemplatePlacementError, TemplateStateNotAssignableError)
 from fedexp.templates.finalizer import FinalizerProcess

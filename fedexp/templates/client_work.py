@@ -24,6 +24,7 @@ class ClientWorkProcess(BlockProcess):
     role = "client_work"
     _min_next_args = 3
     _exact_args = True
+    state_from_cohort = False  # True: the state after a round depends on which clients trained (SCAFFOLD's controls)
 
     def _check_next(self, next_fn):
         self._check_placement(next_fn.parameter_type[1], CLIENTS, "next_fn's model weights argument")

@@ -6,7 +6,8 @@
                       finalizer(weights@SERVER, update@SERVER) -> new weights@SERVER
 
 The types are checked here, once; the round runs as one compiled program in which
-every block's function is inlined.
+every block's function is inlined. `process.split_round()` gives the same round split at the
+aggregator, for a cohort shared among workers (`fedexp.templates.split_round`).
 """
 
 import tensorflow as tf
@@ -19,6 +20,7 @@ from fedexp.templates.distribution_process import DistributionProcess
 from fedexp.templates.finalizer import FinalizerProcess
 from fedexp.templates.intrinsics import cohort
 from fedexp.templates.learning_process import LearningAlgorithmState, LearningProcess, LearningProcessOutput
+from fedexp.templates.split_round import SplitRound, as_sums, check_splittable, from_sums
 
 ROLES = {
     "distributor": DistributionProcess,
@@ -76,18 +78,41 @@ def compose_learning_process(initial_model_weights_fn, model_weights_distributor
     initialize_fn = Computation(initialize)
     state_type = initialize_fn.result_type
 
-    def next_fn(state, client_data):
+    def clients_side(state, client_data, aggregate):
+        """The distributor, the client work and `aggregate` (the aggregator's next or partial) over a cohort."""
         with cohort(tf.shape(tf.nest.flatten(client_data)[0])[0]):
             dist = d.next_fn.fn(state.distributor, state.global_model_weights)
             work = c.next_fn.fn(state.client_work, dist.result, client_data)
             update = work.result
             agg_args = (update.update, update.update_weight) if a.is_weighted else (update.update,)
-            agg = a.next_fn.fn(state.aggregator, *agg_args)
-            fin = f.next_fn.fn(state.finalizer, state.global_model_weights, agg.result)
-        new_state = LearningAlgorithmState(fin.result, dist.state, work.state, agg.state, fin.state)
-        metrics = dict(distributor=dist.measurements, client_work=work.measurements,
-                       aggregator=agg.measurements, finalizer=fin.measurements)
+            return dist, work, aggregate(state.aggregator, *agg_args)
+
+    def server_side(state, dist_state, work_state, agg, measurements):
+        """The finalizer on the aggregate, and the round's new state and metrics."""
+        fin = f.next_fn.fn(state.finalizer, state.global_model_weights, agg.result)
+        new_state = LearningAlgorithmState(fin.result, dist_state, work_state, agg.state, fin.state)
+        metrics = dict(**measurements, aggregator=agg.measurements, finalizer=fin.measurements)
         return LearningProcessOutput(new_state, metrics)
+
+    def next_fn(state, client_data):
+        dist, work, agg = clients_side(state, client_data, a.next_fn.fn)
+        return server_side(state, dist.state, work.state, agg,
+                           dict(distributor=dist.measurements, client_work=work.measurements))
+
+    def local(state, client_data):
+        dist, work, partial = clients_side(state, client_data, a.partial_fn)
+        sums = as_sums(dict(distributor=dist.measurements, client_work=work.measurements))
+        return {"states": (dist.state, work.state), "partial": partial, "sums": sums}
+
+    def finish(state, states, partial, sums):
+        return server_side(state, *states, a.finalize_fn(state.aggregator, partial), from_sums(sums))
+
+    def split_round():
+        """The round as `SplitRound(local, finish)` for a cohort split across workers (traced when asked)."""
+        check_splittable(a, c)
+        local_fn = Computation(local, state_type, c.next_fn.parameter_type[2], jit_compile=jit_compile)
+        out = local_fn.result_type
+        return SplitRound(local_fn, Computation(finish, state_type, out["states"], out["partial"], out["sums"]))
 
     def get_model_weights(state):
         return state.global_model_weights
@@ -103,7 +128,7 @@ def compose_learning_process(initial_model_weights_fn, model_weights_distributor
                                  for role, b in blocks.items()})
 
     get_hparams_fn = Computation(get_hparams, state_type)
-    return LearningProcess(
+    process = LearningProcess(
         initialize_fn,
         Computation(next_fn, state_type, c.next_fn.parameter_type[2], jit_compile=jit_compile),
         Computation(get_model_weights, state_type),
@@ -111,3 +136,5 @@ def compose_learning_process(initial_model_weights_fn, model_weights_distributor
         get_hparams_fn,
         Computation(set_hparams, state_type, get_hparams_fn.result_type),
         name=name, monitors=[m for b in blocks.values() for m in b.monitors])
+    process.split_round = split_round
+    return process

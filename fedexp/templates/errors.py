@@ -76,3 +76,8 @@ class ModelWeightsTypeError(TemplateError):
 
 class ClientUpdateTypeError(TemplateError):
     """The aggregator does not accept the client work's update, or the finalizer its result."""
+
+
+class RoundNotSplittableError(TemplateError):
+    """A round cannot be split across workers: its aggregator needs every client's value at once,
+    or its client work's state depends on which clients trained."""

@@ -77,6 +77,11 @@ class LearningProcess(IterativeProcess):
                 client_data = pack_datasets(client_data, self.client_data_type)
         return self.next_fn(state, client_data)
 
+    def split_round(self):
+        """The round split at the aggregator (`fedexp.templates.split_round`); a composed process has one."""
+        raise errors.RoundNotSplittableError(f"{self._what} was not composed from blocks: its round cannot be split "
+                                             f"across workers")
+
     def get_model_weights(self, state):
         return self.get_model_weights_fn(state)
 
