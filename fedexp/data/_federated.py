@@ -44,19 +44,20 @@ class FederatedData:
         """Where client `client_id`'s examples are in `x` and `y`."""
         return self.order[self.offsets[client_id]:self.offsets[client_id + 1]]
 
-    def cohort(self, client_ids, *, batch_size, epochs=1, seed=None) -> Cohort:
+    def cohort(self, client_ids, *, batch_size, epochs=1, seed=None, part=None) -> Cohort:
         """The packed data of `client_ids` for `epochs` passes in batches of `batch_size`, as
         tensors (see `pack`)."""
-        return as_tensors(self.pack(client_ids, batch_size=batch_size, epochs=epochs, seed=seed))
+        return as_tensors(self.pack(client_ids, batch_size=batch_size, epochs=epochs, seed=seed, part=part))
 
-    def pack(self, client_ids, *, batch_size, epochs=1, seed=None) -> Cohort:
+    def pack(self, client_ids, *, batch_size, epochs=1, seed=None, part=None) -> Cohort:
         """The packed data of `client_ids` for `epochs` passes in batches of `batch_size`, as
         NumPy arrays that `as_tensors` makes tensors of without copying.
 
         The steps axis is padded to one of a few sizes (5, 6, 7, 8, 10, 12, 14, 16, 20, ...).
         With a seed each client's examples are shuffled anew every epoch (and batches run
         across epoch boundaries, as `ds.shuffle().repeat(epochs).batch()` would); without
-        one they come in their stored order.
+        one they come in their stored order. `part` (a slice of the cohort's positions) packs only
+        those clients, each shuffled as in the whole cohort: a worker's share of a round.
         """
         ids = np.asarray(client_ids, np.int64)
         sizes = self.client_sizes[ids] * epochs  # examples each client visits
@@ -68,6 +69,10 @@ class FederatedData:
         if seed is not None:
             within = within[np.lexsort((np.random.default_rng(seed).random(len(within)), seg_of))]
         examples = self.order[seg_starts[seg_of] + within]
+        if part is not None:  # client-major: a part's examples are contiguous
+            bounds = np.concatenate([[0], np.cumsum(sizes)])
+            examples = examples[bounds[part.start]:bounds[part.stop]]
+            ids, sizes = ids[part], sizes[part]
         steps = int(-(-sizes.max() // batch_size)) if len(ids) else 0
         granule = 1 << max(steps.bit_length() - 3, 0)  # at most 4 sizes per octave, <= 25% padding:
         steps = -(-steps // granule) * granule          # rounds share a few shapes for XLA to compile

@@ -8,6 +8,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from fedexp import checks, targets
 from fedexp.errors import ConfigError, InvalidValueError
+from fedexp.runner import distributed
 
 GROUPS = ("distributor", "client_work", "aggregator", "finalizer", "model", "client_optimizer", "server_optimizer",
           "data", "tracking")
@@ -16,6 +17,7 @@ SETTINGS = {  # the top-level keys that are not components, and the keys of thos
     "device": None, "precision": None, "jit_compile": None, "schedules": None, "on_nonfinite": None, "resume": None,
     "inspect": None, "evaluation": ("centralized", "federated", "clients_per_round"),
     "checkpoint": ("every", "keep", "log_to_mlflow"),
+    "distributed": ("workers", "rank", "peers", "timeout_seconds", "startup_seconds"),
 }
 SAMPLING = ("uniform", "by_size")
 ON_NONFINITE = ("stop", "skip_round")
@@ -70,3 +72,4 @@ def validate(cfg):
     checks.integer("checkpoint.every", cfg.checkpoint.get("every"), at_least=0)
     checks.integer("checkpoint.keep", cfg.checkpoint.get("keep"), at_least=1)
     checks.boolean("checkpoint.log_to_mlflow", cfg.checkpoint.get("log_to_mlflow"))
+    distributed.validate(cfg.distributed)

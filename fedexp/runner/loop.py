@@ -15,7 +15,8 @@ import tensorflow as tf
 from tqdm import tqdm
 
 import fedexp
-from fedexp.data._sampling import cohorts
+from fedexp.data._sampling import cohorts, worker_part
+from fedexp.runner.distributed import WorkerLost
 from fedexp.runner.signals import uninterrupted
 from fedexp.schedules import apply_schedules
 
@@ -80,8 +81,8 @@ def headline(metrics):
 class Progress:
     """The progress bar: train accuracy, the last evaluation and the round's time."""
 
-    def __init__(self, rounds, initial=0):
-        self.bar = tqdm(total=rounds, initial=initial, desc="fedexp", unit="round")
+    def __init__(self, rounds, initial=0, disable=False):
+        self.bar = tqdm(total=rounds, initial=initial, desc="fedexp", unit="round", disable=disable)
         self.last_eval = None
 
     def update(self, metrics):
@@ -121,13 +122,18 @@ def nonfinite(metrics, clients) -> Optional[str]:
 
 
 def run_rounds(experiment, *, rounds, clients_per_round, seed, by_size, eval_every, device, log,
-               on_nonfinite="stop", checkpoints=None, resume_from=None) -> Rounds:
+               on_nonfinite="stop", checkpoints=None, resume_from=None, split=None) -> Rounds:
     """Runs rounds 1..`rounds` of `experiment` from its initial state, or those after `resume_from`
     (a `Checkpoint`); `log(metrics, step)` records each round and `checkpoints` (a `Checkpointer`)
     saves them when due, and the last good round when a signal or a non-finite round ends the run.
     A non-finite round raises `Diverged` (`on_nonfinite="stop"`) or is dropped (`"skip_round"`: the
-    state stays as before it, and `rounds/skipped` counts it)."""
+    state stays as before it, and `rounds/skipped` counts it). With `split` (a `DistributedRound`) this worker
+    trains its part of each cohort; only rank 0 evaluates. A peer lost mid-round raises `WorkerLost`."""
     process = experiment.process
+    step, part, lead = process.next, None, True
+    if split is not None:
+        step, lead = split, split.workers.rank == 0
+        part = worker_part(clients_per_round, split.workers.rank, split.workers.count)
     if resume_from is None:
         state, history, seconds_before, stopped, first = process.initialize(), [], 0.0, None, 1
     else:
@@ -146,13 +152,13 @@ def run_rounds(experiment, *, rounds, clients_per_round, seed, by_size, eval_eve
                 return checkpoints.save(round_num, state, monitor_states, history[:round_num],
                                         seconds_before + time.perf_counter() - start, stopped)
 
-    progress = Progress(rounds, initial=first - 1)
+    progress = Progress(rounds, initial=first - 1, disable=not lead)
     tick = time.perf_counter()
     try:
         for round_num, _, cohort in cohorts(experiment.data, clients_per_round, range(first, rounds + 1),
-                                            seed=seed, by_size=by_size, device=device):
+                                            seed=seed, by_size=by_size, device=device, part=part):
             scheduled = apply_schedules(process, state, experiment.schedules, round_num)
-            output = process.next(scheduled, cohort)
+            output = step(scheduled, cohort)
             weights = process.get_model_weights(output.state)
             metrics = round_metrics(process, output, weights, tick)
             stopped = watch(process.monitors, round_num, metrics)
@@ -167,7 +173,7 @@ def run_rounds(experiment, *, rounds, clients_per_round, seed, by_size, eval_eve
                 metrics["rounds/skipped"] = float(skipped)
             else:
                 state = output.state
-            if evaluation_due(round_num, rounds, eval_every, stopped):
+            if lead and evaluation_due(round_num, rounds, eval_every, stopped):
                 metrics.update(experiment.evaluate(weights, round_num))
             if round_num == 1:
                 metrics["time/start_to_round_1_seconds"] = time.perf_counter() - fedexp.PROCESS_START
@@ -180,7 +186,7 @@ def run_rounds(experiment, *, rounds, clients_per_round, seed, by_size, eval_eve
             if stopped:
                 break
             tick = time.perf_counter()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, WorkerLost):
         save(*good)
         raise
     finally:

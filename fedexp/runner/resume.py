@@ -25,9 +25,10 @@ from omegaconf import OmegaConf
 
 from fedexp.errors import ConfigError
 from fedexp.runner.checkpoint import folders
+from fedexp.runner.distributed import PER_WORKER
 from fedexp.runner.loop import flatten
 
-MAY_CHANGE = ("num_rounds", "eval_every", "on_nonfinite", "checkpoint", "tracking", "resume")
+MAY_CHANGE = ("num_rounds", "eval_every", "on_nonfinite", "checkpoint", "tracking", "resume", "distributed")
 RUN_ID = re.compile(r"[0-9a-f]{32}")
 
 
@@ -41,10 +42,10 @@ class Target(NamedTuple):
 
 
 def overrides() -> list:
-    """This command's overrides without `resume=…`."""
+    """This command's overrides without `resume=…` and what differs between a distributed run's workers."""
     if not HydraConfig.initialized():
         return []
-    return [o for o in HydraConfig.get().overrides.task if not o.startswith("resume=")]
+    return [o for o in HydraConfig.get().overrides.task if not o.startswith(("resume=", *PER_WORKER))]
 
 
 def newest_checkpoint(path) -> Optional[Path]:

@@ -11,16 +11,19 @@ from omegaconf import OmegaConf
 
 import fedexp
 from fedexp.data._summary import describe, summarize
+from fedexp.errors import ConfigError
 from fedexp.runner.build import build_experiment, instantiate
 from fedexp.runner.device import precision_policy, select_devices
 from fedexp.runner.checkpoint import Checkpointer, load, read_manifest
 from fedexp.runner.config import validate
+from fedexp.runner.distributed import DistributedRound, WorkerLost
 from fedexp.runner.loop import flatten, headline, run_rounds
 from fedexp.runner.resume import check_changes, find_target, overrides, requeued, resumed_config
 from fedexp.runner.signals import interruptible
 from fedexp.tracking import _identity as identity
 from fedexp.tracking._artifacts import save_artifacts, write_data_record
 from fedexp.tracking._dataset import data_params, dataset_inputs
+from fedexp.tracking.none import NoTracker
 
 logger = logging.getLogger("fedexp")
 
@@ -35,15 +38,19 @@ def run_tags(run_overrides) -> dict:
     return tags
 
 
-def train(cfg) -> dict:
+def train(cfg, workers=None) -> dict:
     """Runs one experiment and returns its final metrics; raises `ConfigError` before training on bad input.
-    With `inspect` set, only describes the data (see `inspect`)."""
+    With `inspect` set, only describes the data (see `inspect`). `workers` (`fedexp.runner.distributed.Workers`):
+    this process is one of a group sharing each round's cohort (`distributed.workers` > 1)."""
     validate(cfg)
     if cfg.get("inspect"):
         return inspect(cfg)
+    if cfg.distributed.workers > 1 and workers is None:
+        raise ConfigError("distributed.workers > 1 runs through the fedexp command, which starts the workers "
+                          "(or joins the group given by distributed.rank and peers)")
     devices = select_devices(cfg.device)
     with tf.device(devices[0]), precision_policy(cfg.precision), interruptible():
-        return run(cfg, devices)
+        return run(cfg, devices, workers)
 
 
 def inspect(cfg) -> dict:
@@ -62,7 +69,10 @@ def run_folder() -> Path:
     return Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else Path.cwd()
 
 
-def run(cfg, devices) -> dict:
+def run(cfg, devices, workers=None) -> dict:
+    lead = workers is None or workers.rank == 0  # the worker that records the run
+    if not lead:
+        logger.setLevel(logging.WARNING)
     tracker = instantiate(cfg, "tracking")
     tracker.check()
     target = find_target(cfg, tracker, run_folder())
@@ -79,6 +89,9 @@ def run(cfg, devices) -> dict:
         if saved["tracking_uri"] and cfg.tracking.get("uri", "") is None:
             tracker = instantiate(cfg, "tracking", uri=saved["tracking_uri"])  # the store the run is in
     experiment = build_experiment(cfg, devices)
+    split = DistributedRound(experiment.process, workers) if workers else None  # refuses a round that cannot split
+    if not lead:
+        tracker = NoTracker()  # (its store was read, to find what to resume)
     if saved:
         changes = check_changes(saved["config_yaml"], cfg, target.checkpoint)
         start = load(target.checkpoint, state_type=experiment.process.state_type, monitors=experiment.process.monitors,
@@ -94,7 +107,7 @@ def run(cfg, devices) -> dict:
             if cfg.checkpoint.log_to_mlflow else None
         checkpoints = Checkpointer(root, every=cfg.checkpoint.every, keep=cfg.checkpoint.keep, run_id=tracker.run_id,
                                    tracking_uri=getattr(tracker, "uri", None), overrides=run_overrides,
-                                   config_yaml=OmegaConf.to_yaml(cfg, resolve=True), upload=upload)
+                                   config_yaml=OmegaConf.to_yaml(cfg, resolve=True), upload=upload) if lead else None
 
         def log_new(metrics, step):  # rounds a resumed run had logged before it stopped are not logged twice
             if step > logged:
@@ -103,10 +116,11 @@ def run(cfg, devices) -> dict:
             done = run_rounds(experiment, rounds=cfg.num_rounds, clients_per_round=cfg.clients_per_round,
                               seed=cfg.seed, by_size=cfg.client_sampling == "by_size", eval_every=cfg.eval_every,
                               device=devices[0], log=log_new, on_nonfinite=cfg.on_nonfinite,
-                              checkpoints=checkpoints, resume_from=start)
-        except KeyboardInterrupt:
-            print(f"fedexp: last checkpoint {checkpoints.describe_last()}; to resume: "
-                  f"fedexp resume={root.parent.absolute()}", file=sys.stderr)
+                              checkpoints=checkpoints, resume_from=start, split=split)
+        except (KeyboardInterrupt, WorkerLost):
+            if lead:
+                print(f"fedexp: last checkpoint {checkpoints.describe_last()}; to resume: "
+                      f"fedexp resume={root.parent.absolute()}", file=sys.stderr)
             raise
         if done.stopped:
             tracker.set_tags({"stopped": done.stopped})
@@ -114,6 +128,8 @@ def run(cfg, devices) -> dict:
         log_new({"time/total_seconds": done.seconds}, step=len(done.history))
         if tracker.enabled:
             save_artifacts(cfg, tracker, experiment, done.weights, done.history)
+    if not lead:
+        return done.history[-1]
     print_summary(done)
     for line in tracker.describe().splitlines():
         logger.info(line)

@@ -22,7 +22,9 @@ import numpy as np
 from fedexp.errors import ConfigError, InvalidValueError
 from fedexp.runner.signals import uninterrupted
 
-_SWEEP_PARENT = [None]  # the MLflow run of the sweep this process's job belongs to (see `set_sweep_parent`)
+# The MLflow run of the sweep this process's job belongs to (see `set_sweep_parent`); a distributed job's
+# workers, started on this machine by the job's own process (`fedexp.runner.cli.start_group`), get it from there.
+_SWEEP_PARENT = [os.environ.get("FEDEXP_SWEEP_PARENT")]
 # MLflow 3's UI shows an experiment as GenAI (traces) or model training (runs): up to 3.x by the experiment's
 # kind tag, since 3.1x by a per-browser switch that a link's `workflowType` sets. fedexp sets both.
 KIND = ("mlflow.experimentKind", "custom_model_development")

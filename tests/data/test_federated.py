@@ -62,6 +62,17 @@ def test_shuffling_is_seeded_and_never_repeats_an_example_in_an_epoch(data):
     assert sorted(examples(a, 1)) == list(range(4, 11))
 
 
+def test_a_part_of_a_cohort_is_packed_as_in_the_whole(data):
+    """A worker packs only its share of a round, each client's examples in the whole cohort's shuffled order."""
+    ids = [3, 0, 1, 2]
+    whole = data.cohort(ids, batch_size=2, epochs=2, seed=5)
+    for part in (slice(0, 1), slice(1, 3), slice(3, 4), slice(2, 2)):
+        packed = data.cohort(ids, batch_size=2, epochs=2, seed=5, part=part)
+        assert packed.ids.numpy().tolist() == ids[part]
+        assert [examples(packed, c) for c in range(len(ids[part]))] == \
+            [examples(whole, c) for c in range(len(ids))][part]
+
+
 def test_client_sizes_must_add_up():
     with pytest.raises(ValueError, match="client sizes sum to 5, but there are 6 examples"):
         FederatedData(np.zeros((6, 2)), np.zeros(6), [2, 3])

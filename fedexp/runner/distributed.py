@@ -1,0 +1,184 @@
+"""One experiment across worker processes: each trains its share of every round's cohort, one
+all-reduce per round merges the shares, and every worker applies the same server step.
+
+    fedexp distributed.workers=2 …                       # starts 2 workers on this machine
+    fedexp distributed.workers=2 distributed.rank=R …    # worker R, peers from TF_CONFIG or distributed.peers
+
+The engine is TensorFlow's own collectives (`tf.distribute.MultiWorkerMirroredStrategy`, workers
+given by `TF_CONFIG` as in TensorFlow's multi-worker guide): nothing to install, and the merge
+stays in the TF runtime. Each worker samples the round's cohort from the seed and the round, as a
+single process would, and packs its own contiguous part (`worker_part`). The split round
+(`fedexp.templates.split_round`) reduces the part to the aggregator's partial and the
+measurements' sums; `all_sum` merges them, one all-reduce per dtype.
+
+A worker that stops answering fails the others' next all-reduce after `timeout_seconds` (TF's
+heartbeats); a peer that never joins is reported after `startup_seconds` by a watchdog, since
+TensorFlow's start-up waits for ever and ignores SIGTERM. Rank 0 alone logs to MLflow, evaluates
+and writes checkpoints; a resumed group loads the checkpoint on every worker.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import zlib
+from typing import NamedTuple
+
+import numpy as np
+from omegaconf import OmegaConf
+
+from fedexp import checks
+
+PER_WORKER = ("distributed.rank=", "distributed.peers=")  # overrides that differ between a group's workers
+
+
+class WorkerLost(RuntimeError):
+    """A peer stopped answering during a round."""
+
+
+def validate(section):
+    """Checks `distributed.*` (before TensorFlow starts)."""
+    workers = checks.integer("distributed.workers", section.get("workers"), at_least=1)
+    if section.get("rank") is not None:
+        checks.integer("distributed.rank", section.rank, at_least=0, at_most=workers - 1)
+    peers = section.get("peers")
+    if peers is not None:
+        peers = OmegaConf.to_object(peers) if OmegaConf.is_config(peers) else peers
+        checks.require("distributed.peers", peers, isinstance(peers, list) and len(peers) == workers
+                       and all(isinstance(p, str) and p.rpartition(":")[2].isdigit() for p in peers),
+                       f"a list of {workers} host:port addresses, one per worker in rank order")
+    for key in ("timeout_seconds", "startup_seconds"):
+        checks.number(f"distributed.{key}", section.get(key), above=0)
+
+
+def cluster(section):
+    """(rank, peers) of this process: `distributed.rank`/`peers`, else TF_CONFIG's task and cluster;
+    None if this process is to start the workers itself."""
+    tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    rank = section.rank if section.rank is not None else tf_config.get("task", {}).get("index")
+    if rank is None:
+        return None
+    peers = list(section.peers or tf_config.get("cluster", {}).get("worker", []))
+    if len(peers) != section.workers:
+        checks.refuse("distributed.peers", f"worker {rank} of {section.workers} needs every worker's host:port: "
+                                           f"set distributed.peers=[…] or TF_CONFIG's cluster (found {len(peers)})")
+    return rank, peers
+
+
+class Workers:
+    """This process's place in the group, and the group's all-reduce."""
+
+    def __init__(self, rank, peers, *, timeout_seconds, startup_seconds, config_digest):
+        self.rank, self.count = rank, len(peers)
+        os.environ["TF_CONFIG"] = json.dumps({"cluster": {"worker": peers}, "task": {"type": "worker", "index": rank}})
+        watchdog = threading.Timer(startup_seconds, _never_joined, (rank, peers, startup_seconds))
+        watchdog.daemon = True
+        watchdog.start()
+        import tensorflow as tf  # after TF_CONFIG; before any other TensorFlow op (collectives require it)
+        self._tf = tf
+        self.strategy = tf.distribute.MultiWorkerMirroredStrategy(
+            communication_options=tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout_seconds))
+        digests = self.all_sum(tf.constant([config_digest, 1], tf.int64)).numpy()
+        watchdog.cancel()
+        if digests[0] != config_digest * self.count:
+            checks.refuse("distributed", "the workers were started with different configs: start every worker "
+                                         "with the same command, only distributed.rank differing")
+
+    def all_sum(self, values):
+        """`values` (a nest of tensors) summed over the workers: one all-reduce per dtype."""
+        tf = self._tf
+        leaves = tf.nest.flatten(values)
+        merged = list(leaves)
+        for dtype in {v.dtype for v in leaves}:
+            chosen = [i for i, v in enumerate(leaves) if v.dtype == dtype]
+            flat = tf.concat([tf.reshape(leaves[i], [-1]) for i in chosen], 0)
+            try:
+                total = self.strategy.reduce(tf.distribute.ReduceOp.SUM, self.strategy.run(tf.identity, (flat,)),
+                                             axis=None)
+            except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError,
+                    tf.errors.InternalError, tf.errors.AbortedError) as e:
+                raise WorkerLost(f"worker {self.rank}: a peer stopped answering ({first_line(e.message)})") from None
+            pieces = tf.split(total, [int(np.prod(leaves[i].shape)) for i in chosen])
+            for i, piece in zip(chosen, pieces):
+                merged[i] = tf.reshape(piece, tf.shape(leaves[i]))
+        return tf.nest.pack_sequence_as(values, merged)
+
+
+class DistributedRound:
+    """`process.next` for this worker's part of the cohort: local, all-sum, finish."""
+
+    def __init__(self, process, workers):
+        self.split, self.workers = process.split_round(), workers
+
+    def __call__(self, state, cohort):
+        out = self.split.local(state, cohort)
+        partial, sums = self.workers.all_sum((out["partial"], out["sums"]))
+        return self.split.finish(state, out["states"], partial, sums)
+
+
+def first_line(text):
+    return str(text).strip().splitlines()[0] if str(text).strip() else "no message"
+
+
+def _never_joined(rank, peers, seconds):
+    others = ", ".join(p for i, p in enumerate(peers) if i != rank)
+    print(f"fedexp: error: worker {rank}: the other workers ({others}) did not all join within "
+          f"distributed.startup_seconds={seconds:g}; start each with the same command and its distributed.rank",
+          file=sys.stderr, flush=True)
+    os._exit(1)  # TensorFlow's start-up blocks every thread and ignores SIGTERM
+
+
+def digest(cfg) -> int:
+    """A checksum of the resolved config without what differs between a group's workers."""
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    plain["distributed"] = {k: v for k, v in plain["distributed"].items() if k not in ("rank", "peers")}
+    plain.pop("resume", None)
+    return zlib.crc32(json.dumps(plain, sort_keys=True, default=str).encode())
+
+
+class Group(NamedTuple):
+    """Worker processes this command started on this machine."""
+
+    processes: list
+
+    def wait(self) -> int:
+        """Waits for every worker; returns 0, or the first failing worker's exit code (by rank)."""
+        codes = [p.wait() for p in self.processes]
+        for rank, code in enumerate(codes):
+            if code:
+                how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+                print(f"fedexp: worker {rank} ended with {how}", file=sys.stderr, flush=True)
+        failed = [c for c in codes if c]
+        return 0 if not failed else (failed[0] if failed[0] > 0 else 128 - failed[0])
+
+    def forward(self, signum, frame=None):
+        for p in self.processes:
+            if p.poll() is None:
+                p.send_signal(signum)
+
+
+def free_ports(n) -> list:
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def start_local(workers, task_overrides, run_dir, env=None) -> Group:
+    """Starts `workers` processes of this command on 127.0.0.1 (free ports), worker r with
+    `distributed.rank=r`; rank 0 writes into `run_dir`, the others into `run_dir/workers/<r>`."""
+    peers = [f"127.0.0.1:{port}" for port in free_ports(workers)]
+    base = [o for o in task_overrides if not o.startswith(PER_WORKER)]
+    processes = []
+    for rank in range(workers):
+        folder = run_dir if rank == 0 else os.path.join(run_dir, "workers", str(rank))
+        command = [sys.executable, "-m", "fedexp", *base, f"distributed.rank={rank}",
+                   f"distributed.peers=[{','.join(repr(p) for p in peers)}]", f"hydra.run.dir={folder}"]
+        processes.append(subprocess.Popen(command, env={**os.environ, **(env or {})}))
+    return Group(processes)
