@@ -86,8 +86,9 @@ def run(cfg, devices, workers=None) -> dict:
         saved = read_manifest(target.checkpoint)
         cfg, run_overrides = resumed_config(cfg, saved["overrides"])
         validate(cfg)
-        if saved["tracking_uri"] and cfg.tracking.get("uri", "") is None:
-            tracker = instantiate(cfg, "tracking", uri=saved["tracking_uri"])  # the store the run is in
+        # The store the run is in: the resumed config's (its saved overrides may name one), else the saved URI.
+        uri = {"uri": saved["tracking_uri"]} if saved["tracking_uri"] and cfg.tracking.get("uri", "") is None else {}
+        tracker = instantiate(cfg, "tracking", **uri)
     experiment = build_experiment(cfg, devices)
     split = DistributedRound(experiment.process, workers) if workers else None  # refuses a round that cannot split
     if not lead:
