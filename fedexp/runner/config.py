@@ -73,3 +73,6 @@ def validate(cfg):
     checks.integer("checkpoint.keep", cfg.checkpoint.get("keep"), at_least=1)
     checks.boolean("checkpoint.log_to_mlflow", cfg.checkpoint.get("log_to_mlflow"))
     distributed.validate(cfg.distributed)
+    if cfg.distributed.workers > cfg.clients_per_round:
+        checks.refuse("distributed.workers", f"{cfg.distributed.workers} workers exceed clients_per_round="
+                                             f"{cfg.clients_per_round}: every worker trains a share of each cohort")

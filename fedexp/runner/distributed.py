@@ -20,6 +20,7 @@ and writes checkpoints; a resumed group loads the checkpoint on every worker.
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -87,10 +88,10 @@ class Workers:
         # the same order on every worker.
         self._sum = tf.function(lambda flat: strategy.reduce(tf.distribute.ReduceOp.SUM,
                                                              strategy.run(tf.identity, (flat,)), axis=None))
-        digests = self.all_sum(tf.constant([config_digest, 1], tf.int64)).numpy()
+        total = int(self.all_sum(tf.constant(config_digest, tf.int64)))
         watchdog.stdin.close()  # joined: the watchdog ends quietly
         watchdog.wait()
-        if digests[0] != config_digest * self.count:
+        if total != config_digest * self.count:
             checks.refuse("distributed", "the workers were started with different configs: start every worker "
                                          "with the same command, only distributed.rank differing")
 
@@ -99,14 +100,15 @@ class Workers:
         tf = self._tf
         leaves = tf.nest.flatten(values)
         merged = list(leaves)
-        for dtype in {v.dtype for v in leaves}:
+        for dtype in sorted({v.dtype for v in leaves}, key=lambda d: d.name):  # the same order on every worker
             chosen = [i for i, v in enumerate(leaves) if v.dtype == dtype]
             flat = tf.concat([tf.reshape(leaves[i], [-1]) for i in chosen], 0)
             try:
                 total = self._sum(flat)
             except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError,
                     tf.errors.InternalError, tf.errors.AbortedError) as e:
-                raise WorkerLost(f"worker {self.rank}: a peer stopped answering ({first_line(e.message)})") from None
+                raise WorkerLost(f"worker {self.rank}: a peer stopped answering, or was busy longer than "
+                                 f"distributed.timeout_seconds (rank 0 evaluating, say): {first_line(e.message)}") from None
             pieces = tf.split(total, [int(np.prod(leaves[i].shape)) for i in chosen])
             for i, piece in zip(chosen, pieces):
                 merged[i] = tf.reshape(piece, tf.shape(leaves[i]))
@@ -114,19 +116,29 @@ class Workers:
 
 
 class DistributedRound:
-    """`process.next` for this worker's part of the cohort: local, all-sum, finish."""
+    """`process.next` for this worker's part of the cohort: local, all-sum, finish. Its metrics add
+    `distributed/workers` and `distributed/bytes_sent`, what each worker sends per round (a ring all-reduce
+    of P bytes sends 2 (W - 1) / W x P from each of W workers)."""
 
     def __init__(self, process, workers):
+        from fedexp.templates import bytes_of  # (this module is read before TensorFlow starts: config checks)
         self.split, self.workers = process.split_round(), workers
+        local = self.split.local.result_type
+        payload = bytes_of((local["partial"], local["sums"]))
+        self.measured = {"workers": float(workers.count), "bytes_sent": 2 * (workers.count - 1) / workers.count * payload}
 
     def __call__(self, state, cohort):
         out = self.split.local(state, cohort)
         partial, sums = self.workers.all_sum((out["partial"], out["sums"]))
-        return self.split.finish(state, out["states"], partial, sums)
+        output = self.split.finish(state, out["states"], partial, sums)
+        output.metrics["distributed"] = self.measured
+        return output
 
 
 def first_line(text):
-    return str(text).strip().splitlines()[0] if str(text).strip() else "no message"
+    """The first line of a TensorFlow error's message, without the function it was raised in."""
+    lines = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", str(text)).strip().splitlines()
+    return lines[0] if lines else "no message"
 
 
 WATCHDOG = """
@@ -201,5 +213,10 @@ def start_local(workers, task_overrides, run_dir, env=None) -> Group:
         folder = run_dir if rank == 0 else os.path.join(run_dir, "workers", str(rank))
         command = [sys.executable, "-m", "fedexp", *base, f"distributed.rank={rank}", peers_override(peers),
                    f"hydra.run.dir={folder}"]
-        processes.append(subprocess.Popen(command, env={**os.environ, **(env or {})}))
+        # The machine's cores shared out, as each worker would have on a machine of its own.
+        threads = {"TF_NUM_INTRAOP_THREADS": str(max(1, (os.cpu_count() or 1) // workers))}
+        # Their own session: Ctrl-C reaches them once, forwarded by this process (`Group.forward`), not also
+        # from the terminal (a second signal ends a run without its checkpoint).
+        processes.append(subprocess.Popen(command, env={**threads, **os.environ, **(env or {})},
+                                          start_new_session=True))
     return Group(processes)

@@ -85,7 +85,7 @@ def test_a_killed_worker_fails_the_run_in_bounded_time_and_resume_restarts_the_g
             w.wait()
     err = workers[0].stderr.read()
     assert code == 1 and took < 40, (code, took)
-    assert "fedexp: error: worker 0: a peer stopped answering" in err and "Traceback" not in err
+    assert "fedexp: error: worker 0: a peer stopped answering, or was busy longer" in err and "Traceback" not in err
     (run,) = all_runs(MlflowClient(uri))
     assert run.info.status == "FAILED" and rounds_logged(tmp_path / "mlflow.db") >= 3  # what was logged stays
 
@@ -112,6 +112,7 @@ def test_a_worker_whose_peers_never_join_says_so_within_the_deadline(tmp_path):
     ("distributed.rank=2", "distributed.rank must be"),
     ("distributed.peers=[a:1]", "distributed.peers must be a list of 2 host:port addresses"),
     ("distributed.timeout_seconds=0", "distributed.timeout_seconds must be"),
+    ("clients_per_round=1", "distributed.workers: 2 workers exceed clients_per_round=1: every worker trains a share"),
 ])
 def test_bad_distributed_settings_are_refused_before_tensorflow_starts(tmp_path, override, message):
     refused = fedexp(tmp_path, "distributed.workers=2", override, "tracking=none", timeout=60)

@@ -26,7 +26,7 @@ def split(process, state, parts):
 @pytest.mark.parametrize("aggregator", [None, fedexp.robust_aggregator()], ids=["mean", "robust"])
 def test_a_round_split_in_two_is_the_whole_cohorts_round(linear_fn, aggregator):
     process = fedexp.build_weighted_fed_avg(linear_fn, fedexp.build_sgdm(0.5), fedexp.build_sgdm(1.0),
-                                            **({"model_aggregator": aggregator} if aggregator else {}))
+                                            model_aggregator=aggregator)
     state = process.initialize()
     rng = np.random.default_rng(0)
     for _ in range(3):
