@@ -70,6 +70,11 @@ def fraction(key, value):
     return require(key, value, _is_number(value) and 0 < value < 1, "between 0 and 1")
 
 
+def probability(key, value):
+    """A number from 0 to 1, both included."""
+    return require(key, value, _is_number(value) and 0 <= value <= 1, "a number from 0 to 1")
+
+
 def one_of(key, value, choices):
     """One of `choices`."""
     return require(key, value, value in tuple(choices), f"one of {list(choices)}")

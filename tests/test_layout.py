@@ -21,7 +21,7 @@ GROUPS = sorted({option.parent for option in OPTIONS})
 LAYERS = [("fedexp.errors", "fedexp.checks", "fedexp.targets", "fedexp.templates", "fedexp.core",
            "fedexp.model"),
           ("fedexp.distributor", "fedexp.client_work", "fedexp.aggregator", "fedexp.finalizer", "fedexp.optimizer",
-           "fedexp.data"),
+           "fedexp.data", "fedexp.attack", "fedexp.dropout", "fedexp.stragglers"),
           ("fedexp.algorithms", "fedexp.evaluation", "fedexp.schedules"),
           ("fedexp.runner", "fedexp.tracking", "fedexp.__main__")]
 

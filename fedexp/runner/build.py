@@ -16,6 +16,7 @@ from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from fedexp import checks, targets
+from fedexp.client_work._behavior import build_client_behavior
 from fedexp.data._federated import FederatedSplit
 from fedexp.errors import ConfigError, InvalidValueError
 from fedexp.evaluation import build_centralized_evaluation, build_federated_evaluation
@@ -24,12 +25,16 @@ from fedexp.schedules import build_schedules, check_schedules
 from fedexp.templates import LearningProcess, TemplateError, compose_learning_process
 
 
+BEHAVIORS = ("attack", "dropout", "stragglers")  # what clients do besides honest training (optional groups)
+
+
 class Experiment(NamedTuple):
     process: LearningProcess
     data: FederatedSplit
     model_fn: Callable[[], Any]
     evaluate: Callable[[Any, int], dict]  # (weights, round_num) -> {"eval/accuracy": ..., ...}
     schedules: dict = {}  # hyperparameter path -> round -> value
+    sampled: int = 0  # clients sampled each round (more than clients_per_round with dropout's over-selection)
 
 
 def instantiate(cfg, key, **available):
@@ -96,10 +101,12 @@ def build_experiment(cfg, devices=()) -> Experiment:
     checks.require("clients_per_round", cfg.clients_per_round, cfg.clients_per_round <= data.train.num_clients,
                    f"at most the number of clients ({data.train.num_clients})")
     weights = model.weights_type
+    client_work, sampled = with_behavior(cfg, data, instantiate(
+        cfg, "client_work", model_fn=model_fn, devices=tuple(devices), optimizer=instantiate(cfg, "client_optimizer"),
+        num_clients=data.train.num_clients))
     blocks = dict(
         model_weights_distributor=instantiate(cfg, "distributor", model_weights_type=weights),
-        client_work=instantiate(cfg, "client_work", model_fn=model_fn, devices=tuple(devices),
-                                optimizer=instantiate(cfg, "client_optimizer"), num_clients=data.train.num_clients),
+        client_work=client_work,
         model_update_aggregator=instantiate(cfg, "aggregator", value_type=weights.trainable, seed=cfg.seed,
                                             clients_per_round=cfg.clients_per_round,
                                             num_clients=data.train.num_clients),
@@ -115,7 +122,37 @@ def build_experiment(cfg, devices=()) -> Experiment:
         check_schedules(schedules, cfg.num_rounds)
     except ValueError as e:
         raise ConfigError(str(e)) from None
-    return Experiment(process, data, model_fn, build_evaluation(cfg, model_fn, data), schedules)
+    return Experiment(process, data, model_fn, build_evaluation(cfg, model_fn, data), schedules, sampled)
+
+
+def with_behavior(cfg, data, client_work):
+    """(the client work with `attack`, `dropout` and `stragglers` when the config has them, how many clients
+    a round samples)."""
+    behavior = {key: instantiate(cfg, key) for key in BEHAVIORS}
+    if not any(behavior.values()):
+        return client_work, cfg.clients_per_round
+    if behavior["dropout"] and any("krum" in target for target in targets_in(cfg.aggregator)):
+        raise ConfigError("dropout: krum needs 2f + 3 reporting clients every round, which clients that fail to "
+                          "report cannot promise; use median or trimmed_mean with dropout")
+    sampled = behavior["dropout"].sampled(cfg.clients_per_round) if behavior["dropout"] else cfg.clients_per_round
+    if sampled > data.train.num_clients:
+        raise ConfigError(f"dropout.over_selection: {sampled} clients a round is more than the {data.train.num_clients} "
+                          f"there are")
+    try:
+        work = build_client_behavior(client_work, num_clients=data.train.num_clients, seed=cfg.seed,
+                                     clients_per_round=cfg.clients_per_round, num_classes=data.num_classes, **behavior)
+    except InvalidValueError as e:
+        raise ConfigError(str(e)) from None
+    return work, sampled
+
+
+def targets_in(node):
+    """Every `_target_` in a config node, nested ones included."""
+    found = [node.get("_target_", "")]
+    for value in node.values():
+        if isinstance(value, DictConfig):
+            found += targets_in(value)
+    return found
 
 
 def build_evaluation(cfg, model_fn, data):

@@ -11,7 +11,7 @@ from fedexp.errors import ConfigError, InvalidValueError
 from fedexp.runner import distributed
 
 GROUPS = ("distributor", "client_work", "aggregator", "finalizer", "model", "client_optimizer", "server_optimizer",
-          "data", "tracking")
+          "data", "tracking", "attack", "dropout", "stragglers")
 SETTINGS = {  # the top-level keys that are not components, and the keys of those that are sections
     "num_rounds": None, "clients_per_round": None, "eval_every": None, "client_sampling": None, "seed": None,
     "device": None, "precision": None, "jit_compile": None, "schedules": None, "on_nonfinite": None, "resume": None,
@@ -73,6 +73,12 @@ def validate(cfg):
     checks.integer("checkpoint.keep", cfg.checkpoint.get("keep"), at_least=1)
     checks.boolean("checkpoint.log_to_mlflow", cfg.checkpoint.get("log_to_mlflow"))
     distributed.validate(cfg.distributed)
+    if cfg.distributed.workers > 1 and (cfg.get("dropout") or {}).get("over_selection"):
+        checks.refuse("dropout.over_selection", "keeping the first clients_per_round that report needs the whole "
+                                                "cohort in one process: not with distributed.workers > 1")
+    if cfg.distributed.workers > 1 and (cfg.get("attack") or {}).get("_target_", "").endswith("little_is_enough"):
+        checks.refuse("attack", "little_is_enough crafts from the whole cohort's honest updates: not with "
+                                "distributed.workers > 1")
     if cfg.distributed.workers > cfg.clients_per_round:
         checks.refuse("distributed.workers", f"{cfg.distributed.workers} workers exceed clients_per_round="
                                              f"{cfg.clients_per_round}: every worker trains a share of each cohort")

@@ -110,15 +110,22 @@ def nonfinite(metrics, clients) -> Optional[str]:
     weight is, short of an overflow past 1e19.)"""
     loss, norm = metrics.get("client_work/train/loss", 0.0), metrics["model/global_norm"]
     dropped = int(metrics.get("client_work/non_finite_updates", 0))
+    clients = int(metrics.get("client_work/clients/reported", clients))
     if not math.isfinite(loss):
         return f"training loss {loss} ({dropped} of {clients} clients' updates non-finite)"
-    if dropped >= clients:
+    if dropped and dropped >= clients:
         return f"every client's update was non-finite ({dropped} of {clients})"
     if metrics.get("finalizer/update_non_finite"):
         return "the aggregated update was non-finite (the finalizer refused it)"
     if not math.isfinite(norm):
         return f"model weights non-finite (global norm {norm})"
     return None
+
+
+def none_reported(output) -> bool:
+    """True when clients failed to report (`dropout`) and none did (`client_work/clients/reported` = 0)."""
+    clients = output.metrics.get("client_work", {}).get("clients")
+    return clients is not None and int(clients["reported"]) == 0
 
 
 def run_rounds(experiment, *, rounds, clients_per_round, seed, by_size, eval_every, device, log,
@@ -159,6 +166,9 @@ def run_rounds(experiment, *, rounds, clients_per_round, seed, by_size, eval_eve
                                             seed=seed, by_size=by_size, device=device, part=part):
             scheduled = apply_schedules(process, state, experiment.schedules, round_num)
             output = step(scheduled, cohort)
+            if none_reported(output):  # nothing to learn from: the round is a no-op
+                logger.info(f"round {round_num}: no client reported; the state stays as it was")
+                output = output._replace(state=state)
             weights = process.get_model_weights(output.state)
             metrics = round_metrics(process, output, weights, tick)
             stopped = watch(process.monitors, round_num, metrics)

@@ -114,7 +114,7 @@ def run(cfg, devices, workers=None) -> dict:
             if step > logged:
                 tracker.log_metrics(metrics, step)
         try:
-            done = run_rounds(experiment, rounds=cfg.num_rounds, clients_per_round=cfg.clients_per_round,
+            done = run_rounds(experiment, rounds=cfg.num_rounds, clients_per_round=experiment.sampled,
                               seed=cfg.seed, by_size=cfg.client_sampling == "by_size", eval_every=cfg.eval_every,
                               device=devices[0], log=log_new, on_nonfinite=cfg.on_nonfinite,
                               checkpoints=checkpoints, resume_from=start, split=split)

@@ -194,3 +194,16 @@ def test_help_lists_every_group_and_option(tmp_path):
                  "data: digits, federated_emnist, synthetic, tfds", "data/partition: dirichlet, iid, shards, size_skew", "model: emnist_cnn, linear, mlp",
                  "optimizer: adafactor, adagrad, adam, adamw, rmsprop, sgd, yogi", "tracking: mlflow, none"):
         assert line in result.stdout
+
+
+def test_client_behaviors_come_from_the_command_line_and_are_logged_each_round(tmp_path):
+    uri, client = store(tmp_path)
+    result = fedexp(*TINY, "data.num_clients=10", "clients_per_round=4", "aggregator=median", "+attack=sign_flip",
+                    "attack.fraction=0.5", "+dropout=random", "dropout.rate=0.3", "dropout.over_selection=0.5",
+                    "+stragglers=partial_work", f"tracking.uri={uri}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run,) = all_runs(client)
+    for key in ("sampled", "reported", "malicious_in_cohort", "stragglers"):
+        history = client.get_metric_history(run.info.run_id, f"client_work/clients/{key}")
+        assert [m.step for m in history] == [1, 2], key
+    assert run.data.metrics["client_work/clients/sampled"] == 6 and run.data.params["attack.fraction"] == "0.5"

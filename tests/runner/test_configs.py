@@ -74,3 +74,15 @@ def test_the_same_seed_gives_the_same_run():
     a, b, c = (train(compose(*TINY, "tracking=none", f"seed={s}")) for s in (3, 3, 4))
     assert a["eval/loss"] == b["eval/loss"] and a["model/global_norm"] == b["model/global_norm"]
     assert a["model/global_norm"] != c["model/global_norm"]
+
+
+BEHAVIOR_OPTIONS = [(group, option) for group in ("attack", "dropout", "stragglers") for option in options(group)]
+
+
+@pytest.mark.parametrize("group, option", BEHAVIOR_OPTIONS, ids=[f"{g}={o}" for g, o in BEHAVIOR_OPTIONS])
+def test_every_client_behavior_option_builds_and_runs_a_round(group, option):
+    experiment = build_experiment(compose(*TINY, "clients_per_round=4", f"+{group}={option}"))
+    cohort = experiment.data.train.cohort(list(range(experiment.sampled)), batch_size=50)
+    output = experiment.process.next(experiment.process.initialize(), cohort)
+    clients = output.metrics["client_work"]["clients"]
+    assert int(clients["sampled"]) == experiment.sampled >= 4 and 0 <= int(clients["reported"]) <= 4

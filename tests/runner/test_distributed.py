@@ -113,6 +113,7 @@ def test_a_worker_whose_peers_never_join_says_so_within_the_deadline(tmp_path):
     ("distributed.peers=[a:1]", "distributed.peers must be a list of 2 host:port addresses"),
     ("distributed.timeout_seconds=0", "distributed.timeout_seconds must be"),
     ("clients_per_round=1", "distributed.workers: 2 workers exceed clients_per_round=1: every worker trains a share"),
+    ("+attack=little_is_enough", "attack: little_is_enough crafts from the whole cohort's honest updates"),
 ])
 def test_bad_distributed_settings_are_refused_before_tensorflow_starts(tmp_path, override, message):
     refused = fedexp(tmp_path, "distributed.workers=2", override, "tracking=none", timeout=60)

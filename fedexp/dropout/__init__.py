@@ -1,0 +1,1 @@
+"""Clients that fail to report (`+dropout=<option>`; see `fedexp.client_work._behavior`)."""
