@@ -27,10 +27,11 @@ HOW = (f"a config may name only fedexp's builders (those of conf/<group>/<option
 
 @functools.cache
 def builders() -> frozenset:
-    """The top-level `_target_` of every option file fedexp ships (presets in `algo/` only combine them)."""
+    """The top-level `_target_` of every option file fedexp ships (presets in `algo/` and studies in
+    `experiment/` only combine them)."""
     found = set()
     for path in CONF.glob("*/**/*.yaml"):
-        if path.parent.name != "algo":
+        if path.parent.name not in ("algo", "experiment"):
             found.update(re.findall(r"^_target_:\s*([\w.]+)\s*$", path.read_text(), flags=re.MULTILINE))
     return frozenset(found)
 

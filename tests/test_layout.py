@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 ROOT = Path(__file__).resolve().parents[1]
 CONF, PACKAGE, TESTS = ROOT / "conf", ROOT / "fedexp", ROOT / "tests"
 OPTIONS = sorted(p.relative_to(CONF) for p in CONF.rglob("*.yaml")
-                 if p.parent != CONF and p.relative_to(CONF).parts[0] != "algo")  # algo: presets, no builder
+                 if p.parent != CONF and p.relative_to(CONF).parts[0] not in ("algo", "experiment"))  # no builder
 GROUPS = sorted({option.parent for option in OPTIONS})
 
 # Layers, bottom first: an import may point down or sideways, never up.

@@ -188,8 +188,9 @@ def test_help_lists_every_group_and_option(tmp_path):
     assert "resume=true" in result.stdout and "resume=outputs/runs/DAY/TIME" in result.stdout
     for line in ("aggregator: clipping, dp_gaussian, krum, mean, median, multi_krum, quantize, secure_sum, sum, "
                  "trimmed_mean, unweighted_mean, zeroing",
-                 "algo: compressed_fedavg, dp_fedavg, fedadagrad, fedadam, fedavg, fedavg_clip, fedavg_median, "
-                 "fedavg_unweighted, fedavgm, fedprox, fedsgd, fedyogi, mime_lite, robust_fedavg, scaffold",
+                 "algo: compressed_fedavg, dp_fedavg, fedadagrad, fedadam, fedavg, fedavg_clip, fedavg_krum, "
+                 "fedavg_median, fedavg_trimmed_mean, fedavg_unweighted, fedavgm, fedprox, fedprox_mu1, fedsgd, "
+                 "fedyogi, mime_lite, robust_fedavg, scaffold",
                  "client_work: fed_sgd, fedprox, gradient_clipping, mime_lite, model_delta, scaffold",
                  "data: digits, federated_emnist, synthetic, tfds", "data/partition: dirichlet, iid, shards, size_skew", "model: emnist_cnn, linear, mlp",
                  "optimizer: adafactor, adagrad, adam, adamw, rmsprop, sgd, yogi", "tracking: mlflow, none"):

@@ -18,7 +18,9 @@ def options(group):
 
 EXTRA = {"krum": ["clients_per_round=5"], "multi_krum": ["clients_per_round=5"],  # f = 1 needs 2f + 3 clients
          "trimmed_mean": ["clients_per_round=5", "aggregator.beta=0.2"],  # beta * clients >= 1 trims one of each end
-         "dp_fedavg": ["aggregator.clipped_count_stddev=1.0"]}  # the default, m / 20, is for 100s of clients
+         "dp_fedavg": ["aggregator.clipped_count_stddev=1.0"],  # the default, m / 20, is for 100s of clients
+         "fedavg_krum": ["clients_per_round=9", "data.num_clients=10"],  # f = 3
+         "fedavg_trimmed_mean": ["clients_per_round=5"]}
 BLOCK_OPTIONS = [(group, option) for group in ("distributor", "client_work", "aggregator", "finalizer", "model")
                  for option in options(group)]
 
