@@ -9,8 +9,10 @@ the seeds), and where and when it ran (`provenance.md`).
 import argparse
 import os
 import platform
+import shutil
 import statistics
 import subprocess
+import tempfile
 from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -51,11 +53,9 @@ def main():
     experiment, parent = newest_sweep(client, args.study)
     out = HERE / args.study
     out.mkdir(exist_ok=True)
-    for artifact in client.list_artifacts(parent.info.run_id, "comparison"):
-        client.download_artifacts(parent.info.run_id, artifact.path, str(out))
-    for path in (out / "comparison").iterdir():
-        path.replace(out / path.name)
-    (out / "comparison").rmdir()
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in Path(client.download_artifacts(parent.info.run_id, "comparison", tmp)).iterdir():
+            shutil.copy(path, out / path.name)
     children = client.search_runs([experiment.experiment_id], f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
     axes = [a for a in parent.data.params if a != "seed"]
     metrics = ["eval/accuracy", *args.metric]
