@@ -102,6 +102,6 @@ def build_client_behavior(client_work, *, num_clients, seed=0, clients_per_round
     work = ClientWorkProcess(init_fn, Computation(next_fn, state_type, *inner.next_fn.parameter_type[1:]), get_fn,
                              Computation(set_hparams, state_type, get_fn.result_type), name=inner.name,
                              monitors=inner.monitors)
-    work.state_from_cohort = inner.state_from_cohort or (attack is not None and attack.name == "little_is_enough")
+    work.state_from_cohort = inner.state_from_cohort
     work.batched = getattr(inner, "batched", None)
     return work
