@@ -1,12 +1,13 @@
 """Copies a study's result out of MLflow into experiments/<study>/: the newest sweep run by
-`fedexp -m +experiment=<study>`, its comparison (`seeds.md`, `seeds.csv`, `sweep.csv`, `sweep.png`,
-written by fedexp's sweep callback), a table of further final metrics by group (mean ± std over
+`fedexp -m +experiment=<study>`, its comparison (`seeds.md`, `seeds.csv`, `sweep.csv`, written by
+fedexp's sweep callback, and `sweep.png` drawn again from its runs), a table of further final metrics by group (mean ± std over
 the seeds), and where and when it ran (`provenance.md`).
 
     python experiments/collect.py <study> [--uri sqlite:///outputs/mlflow.db] [--metric KEY ...]
 """
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -18,6 +19,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from mlflow import MlflowClient
+
+from fedexp.tracking import _compare as compare
+from fedexp.tracking._plots import plot_sweep
+from fedexp.tracking._sweep import MlflowSweepCallback
 
 HERE = Path(__file__).resolve().parent
 
@@ -56,7 +61,12 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for path in Path(client.download_artifacts(parent.info.run_id, "comparison", tmp)).iterdir():
             shutil.copy(path, out / path.name)
-    children = client.search_runs([experiment.experiment_id], f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
+    children = client.search_runs([experiment.experiment_id], f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'",
+                                  order_by=["attributes.start_time ASC"])
+    swept = json.loads(parent.data.tags["fedexp.swept"])  # the plot drawn again, by this fedexp's plot_sweep
+    table = compare.rows(children, swept)
+    groups = compare.seed_groups(table, swept) if compare.SEED in swept else []
+    plot_sweep(*MlflowSweepCallback().curves(client, children, table, groups, swept), out / "sweep.png")
     axes = [a for a in parent.data.params if a != "seed"]
     metrics = ["eval/accuracy", *args.metric]
     lines = ["| " + " | ".join([*axes, "n", *metrics]) + " |", "|" + "---|" * (len(axes) + 1 + len(metrics))]

@@ -20,12 +20,10 @@ from fedexp.client_work._behavior import build_client_behavior
 from fedexp.data._federated import FederatedSplit
 from fedexp.errors import ConfigError, InvalidValueError
 from fedexp.evaluation import build_centralized_evaluation, build_federated_evaluation
+from fedexp.runner.config import BEHAVIORS
 from fedexp.model._functional import functional_model, initial_weights_fn
 from fedexp.schedules import build_schedules, check_schedules
 from fedexp.templates import LearningProcess, TemplateError, compose_learning_process
-
-
-BEHAVIORS = ("attack", "dropout", "stragglers")  # what clients do besides honest training (optional groups)
 
 
 class Experiment(NamedTuple):

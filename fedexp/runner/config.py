@@ -10,8 +10,9 @@ from fedexp import checks, targets
 from fedexp.errors import ConfigError, InvalidValueError
 from fedexp.runner import distributed
 
+BEHAVIORS = ("attack", "dropout", "stragglers")  # optional groups (+attack=…): what clients do besides honest training
 GROUPS = ("distributor", "client_work", "aggregator", "finalizer", "model", "client_optimizer", "server_optimizer",
-          "data", "tracking", "attack", "dropout", "stragglers")
+          "data", "tracking", *BEHAVIORS)
 SETTINGS = {  # the top-level keys that are not components, and the keys of those that are sections
     "num_rounds": None, "clients_per_round": None, "eval_every": None, "client_sampling": None, "seed": None,
     "device": None, "precision": None, "jit_compile": None, "schedules": None, "on_nonfinite": None, "resume": None,

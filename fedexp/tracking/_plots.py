@@ -33,19 +33,27 @@ def plot_sweep(curves, bands, colors, path):
     in `colors[label]` if given) or per group of seeds, its mean with the 95% confidence band
     (`bands[label] = [(round, low, high), ...]`)."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for label, points in curves.items():
+    many = len(curves) > 8  # a big sweep: 20 colours in two line styles, fainter bands, the legend beside the plot
+    fig, ax = plt.subplots(figsize=(7, max(4.5, 0.2 * len(curves))) if many else (7, 4.5))
+    palette = plt.get_cmap("tab20").colors
+    for i, (label, points) in enumerate(curves.items()):
         if points:
-            line, = ax.plot(*zip(*points), marker="o", label=label, color=colors.get(label))
+            style = {"color": palette[i % 20], "linestyle": ("-", "--")[i // 20 % 2]} if many else {}
+            line, = ax.plot(*zip(*points), marker="o", markersize=4 if many else 6, label=label,
+                            **({"color": colors[label]} if colors.get(label) else style))
             if bands.get(label):
                 rounds, low, high = zip(*bands[label])
-                ax.fill_between(rounds, low, high, color=line.get_color(), alpha=0.2)
+                ax.fill_between(rounds, low, high, color=line.get_color(), alpha=0.07 if many else 0.2)
     ax.set_xlabel("round")
     ax.set_ylabel("eval accuracy" + (" (mean, 95% interval over seeds)" if bands else ""))
+    ax.set_ylim(-0.02, 1.02)  # an accuracy (a 95% band over 3 seeds may reach past it)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    if many:  # the saved image grows to hold it
+        ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1))
+    else:
+        ax.legend(fontsize="small")
+        fig.tight_layout()
+    fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
 
 

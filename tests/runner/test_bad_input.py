@@ -43,7 +43,7 @@ from tests.conftest import TINY, all_runs, compose, store
                                  "did you mean client_optimizer.learning_rate?"),
     ("aggregator=clipping +aggregator.clip_nrm=1", "aggregator: build_clipping.. got an unexpected keyword argument "
                                                    "'clip_nrm'; did you mean aggregator.clip_norm?"),
-    ("+num_round=3", "num_round: no such key; did you mean num_rounds. the keys here are: aggregator, checkpoint"),
+    ("+num_round=3", "num_round: no such key; did you mean num_rounds. the keys here are: aggregator, attack, checkpoint"),
     ("+evaluation.federatd=true", "evaluation.federatd: no such key; did you mean evaluation.federated. the keys "
                                   "here are: centralized, clients_per_round, federated"),
     ("+checkpoint.evry=2", "checkpoint.evry: no such key; did you mean checkpoint.every?"),

@@ -143,8 +143,9 @@ def test_every_algo_preset_runs_two_rounds(tmp_path):
     uri, client = store(tmp_path)
     presets = options("algo")
     together = [p for p in presets if p not in EXTRA]
-    for args in [["-m", f"+algo={','.join(together)}"]] + [[f"+algo={p}", *EXTRA[p]] for p in presets if p in EXTRA]:
-        result = fedexp(*args, *TINY, f"tracking.uri={uri}", cwd=tmp_path)
+    for args in [["-m", *TINY, f"+algo={','.join(together)}"]] + [[*TINY, f"+algo={p}", *EXTRA[p]]  # its own last
+                                                                  for p in presets if p in EXTRA]:
+        result = fedexp(*args, f"tracking.uri={uri}", cwd=tmp_path)
         assert result.returncode == 0, result.stderr[-3000:]
     runs = {r.data.tags["algo"]: r for r in all_runs(client) if r.data.tags.get("fedexp.sweep") != "true"}
     assert sorted(runs) == presets

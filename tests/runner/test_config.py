@@ -6,13 +6,13 @@ import sys
 
 from omegaconf import DictConfig
 
-from fedexp.runner.config import GROUPS, SETTINGS
+from fedexp.runner.config import BEHAVIORS, GROUPS, SETTINGS
 from tests.conftest import compose
 
 
 def test_the_schema_is_the_shipped_config():
     cfg = compose()
-    assert set(cfg) == set(GROUPS) | set(SETTINGS) - {"inspect"}  # inspect: +inspect=true only
+    assert set(cfg) == set(GROUPS) - set(BEHAVIORS) | set(SETTINGS) - {"inspect"}  # +attack=…, +inspect=true only
     for section, keys in SETTINGS.items():
         if keys:
             assert isinstance(cfg[section], DictConfig) and set(cfg[section]) == set(keys), section
