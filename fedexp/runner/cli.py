@@ -76,6 +76,10 @@ def job(cfg):
         print(f"fedexp: error: {e}", file=sys.stderr)
         sys.exit(2)
     except Diverged as e:
+        from hydra.types import RunMode
+        if HydraConfig.get().mode == RunMode.MULTIRUN:  # one setting of a sweep diverged: the other jobs go on
+            print(f"fedexp: error: {e}; the run is marked FAILED; the sweep goes on", file=sys.stderr)
+            return None
         print(f"fedexp: error: {e}; the run is marked FAILED", file=sys.stderr)
         sys.exit(1)
     except distributed.WorkerLost as e:

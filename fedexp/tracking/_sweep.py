@@ -74,11 +74,15 @@ class MlflowSweepCallback(Callback):
         return {**self.__dict__, "tracker": None}
 
     def on_multirun_end(self, config, **kwargs):
-        self._finish("FINISHED")
+        failed = self._finish("FINISHED")
+        if failed:  # a job that diverged: the others ran, and the command says the sweep did not all succeed
+            print(f"fedexp: error: {len(failed)} job(s) of the sweep failed: {', '.join(failed)}", file=sys.stderr)
+            sys.exit(1)
 
-    def _finish(self, status):
+    def _finish(self, status) -> list:
+        """Records the sweep and closes its parent run; returns the names of the children that failed."""
         if self.parent_run_id is None:
-            return
+            return []
         parent, self.parent_run_id = self.parent_run_id, None
         set_sweep_parent(None)
         client = self.tracker.client
@@ -93,6 +97,7 @@ class MlflowSweepCallback(Callback):
         client.set_terminated(parent, status)
         print(f"fedexp: sweep recorded as MLflow run {parent} with {len(children)} child run(s): "
               f"{self.tracker.url(parent)}\nfedexp: to see it: {self.tracker.ui_command()}")
+        return [c.info.run_name for c in children if c.info.status == "FAILED"]
 
     def record(self, client, parent, children, table, axes):
         """The parent's comparison artifacts, description, and the best child's metrics and id."""

@@ -53,3 +53,20 @@ def test_the_command_says_a_divergence_in_one_line(tmp_path):
     assert result.returncode == 1
     assert "fedexp: error: model weights non-finite" in result.stderr and "the run is marked FAILED" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_job_that_diverges_in_a_sweep_fails_alone_and_the_sweep_says_so(tmp_path):
+    uri, client = store(tmp_path)
+    result = subprocess.run([sys.executable, "-m", "fedexp", "-m", *TINY, "client_optimizer.learning_rate=1e30,0.1",
+                             "seed=0,1", f"tracking.uri={uri}"], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    runs = [r for r in all_runs(client) if r.data.tags.get("fedexp.sweep") != "true"]
+    status = sorted((r.data.params["client_optimizer.learning_rate"], r.data.params["seed"], r.info.status)
+                    for r in runs)
+    assert status == [("0.1", "0", "FINISHED"), ("0.1", "1", "FINISHED"), ("1e+30", "0", "FAILED"),
+                      ("1e+30", "1", "FAILED")], status  # the diverging jobs came first; the others still ran
+    assert result.stderr.count("the sweep goes on") == 2 and "fedexp: error: 2 job(s) of the sweep failed" in result.stderr
+    (parent,) = [r for r in all_runs(client) if r.data.tags.get("fedexp.sweep") == "true"]
+    assert parent.info.status == "FINISHED" and "seeds.md" in [a.path.split("/")[-1] for a in
+                                                                client.list_artifacts(parent.info.run_id, "comparison")]
