@@ -49,10 +49,9 @@ def build_client_behavior(client_work, *, num_clients, seed=0, clients_per_round
     if keep is not None:
         checks.integer("clients_per_round", clients_per_round, at_least=1)
     table = tf.constant(malicious_clients(num_clients, attack.fraction if attack else 0.0, seed))
-    inner = client_work
 
     def initialize():
-        return {"inner": inner.initialize_fn.fn(), "round": tf.constant(0, tf.int64)}
+        return {"inner": client_work.initialize_fn.fn(), "round": tf.constant(0, tf.int64)}
 
     def next_fn(state, weights, data):
         uniforms, attack_seed = round_draws(seed, state["round"], num_clients)
@@ -77,7 +76,7 @@ def build_client_behavior(client_work, *, num_clients, seed=0, clients_per_round
         y = data.y
         if attack is not None and attack.poison is not None:
             y = attack.poison(y, malicious, num_classes)
-        out = inner.next_fn.fn(state["inner"], weights, data._replace(y=y, mask=mask))
+        out = client_work.next_fn.fn(state["inner"], weights, data._replace(y=y, mask=mask))
         update = out.result.update
         if attack is not None and attack.craft is not None:
             update = attack.craft(update, out.result.update, malicious, reported, attack_seed)
@@ -91,17 +90,17 @@ def build_client_behavior(client_work, *, num_clients, seed=0, clients_per_round
                                          lambda c: tf.cast(c, tf.int64), counts)})
 
     def get_hparams(state):
-        return inner.get_hparams_fn.fn(state["inner"])
+        return client_work.get_hparams_fn.fn(state["inner"])
 
     def set_hparams(state, hparams):
-        return {**state, "inner": inner.set_hparams_fn.fn(state["inner"], hparams)}
+        return {**state, "inner": client_work.set_hparams_fn.fn(state["inner"], hparams)}
 
     init_fn = Computation(initialize)
     state_type = init_fn.result_type
     get_fn = Computation(get_hparams, state_type)
-    work = ClientWorkProcess(init_fn, Computation(next_fn, state_type, *inner.next_fn.parameter_type[1:]), get_fn,
-                             Computation(set_hparams, state_type, get_fn.result_type), name=inner.name,
-                             monitors=inner.monitors)
-    work.state_from_cohort = inner.state_from_cohort
-    work.batched = getattr(inner, "batched", None)
+    work = ClientWorkProcess(init_fn, Computation(next_fn, state_type, *client_work.next_fn.parameter_type[1:]), get_fn,
+                             Computation(set_hparams, state_type, get_fn.result_type), name=client_work.name,
+                             monitors=client_work.monitors)
+    work.state_from_cohort = client_work.state_from_cohort
+    work.batched = getattr(client_work, "batched", None)
     return work

@@ -129,7 +129,8 @@ def with_behavior(cfg, data, client_work):
     behavior = {key: instantiate(cfg, key) for key in BEHAVIORS}
     if not any(behavior.values()):
         return client_work, cfg.clients_per_round
-    if behavior["dropout"] and any("krum" in target for target in targets_in(cfg.aggregator)):
+    if behavior["dropout"] and any(name == "_target_" and "krum" in str(target)
+                                   for _, name, target in targets.leaves(cfg.aggregator)):
         raise ConfigError("dropout: krum needs 2f + 3 reporting clients every round, which clients that fail to "
                           "report cannot promise; use median or trimmed_mean with dropout")
     sampled = behavior["dropout"].sampled(cfg.clients_per_round) if behavior["dropout"] else cfg.clients_per_round
@@ -143,14 +144,6 @@ def with_behavior(cfg, data, client_work):
         raise ConfigError(str(e)) from None
     return work, sampled
 
-
-def targets_in(node):
-    """Every `_target_` in a config node, nested ones included."""
-    found = [node.get("_target_", "")]
-    for value in node.values():
-        if isinstance(value, DictConfig):
-            found += targets_in(value)
-    return found
 
 
 def build_evaluation(cfg, model_fn, data):

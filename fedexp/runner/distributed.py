@@ -28,7 +28,6 @@ import sys
 import zlib
 from typing import NamedTuple
 
-import numpy as np
 from omegaconf import OmegaConf
 
 from fedexp import checks
@@ -109,7 +108,7 @@ class Workers:
                     tf.errors.InternalError, tf.errors.AbortedError) as e:
                 raise WorkerLost(f"worker {self.rank}: a peer stopped answering, or was busy longer than "
                                  f"distributed.timeout_seconds (rank 0 evaluating, say): {first_line(e.message)}") from None
-            pieces = tf.split(total, [int(np.prod(leaves[i].shape)) for i in chosen])
+            pieces = tf.split(total, [leaves[i].shape.num_elements() for i in chosen])
             for i, piece in zip(chosen, pieces):
                 merged[i] = tf.reshape(piece, tf.shape(leaves[i]))
         return tf.nest.pack_sequence_as(values, merged)
